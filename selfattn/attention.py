@@ -127,7 +127,8 @@ def attention(q, k, v, *, mask=None, causal: bool = False, scale: float | None =
     same top-left alignment as torch's ``is_causal``). scale defaults to 1/√d_k.
 
     A query row whose keys are all blocked gets weights of all 0 and an output of all 0: it
-    gathered nothing. (torch's fused kernels also return 0 there; its unfused path returns NaN.)
+    gathered nothing. (torch 2.13's scaled_dot_product_attention also returns 0 there;
+    nn.MultiheadAttention returns NaN.)
     """
     as_numpy = isinstance(q, np.ndarray)
     qt, kt, vt, m, scale = _inputs(q, k, v, mask, causal, scale)

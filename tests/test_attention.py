@@ -96,7 +96,7 @@ def test_fully_masked_row_is_zero_not_nan():
     assert torch.isfinite(res.output).all()
     assert (res.weights[1] == 0).all() and (res.output[1] == 0).all()
     assert res.weights[0].sum().item() == pytest.approx(1.0)
-    # torch's math path gives NaN there; its fused CPU kernel on 4-D inputs gives 0 (chapter 5 shows both)
+    # torch 2.13's SDPA also gives 0 there (nn.MultiheadAttention gives NaN; chapter 5 shows both)
     ref = F.scaled_dot_product_attention(q[None, None], k[None, None], v[None, None], attn_mask=mask)[0, 0]
     torch.testing.assert_close(res.output[[0, 2]], ref[[0, 2]], atol=1e-5, rtol=1e-5)
 

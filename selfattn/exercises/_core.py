@@ -1,0 +1,187 @@
+"""Self-checking exercises in the spirit of learntools: check(), hint(), solution().
+
+An exercise owns a *checker*: a function that takes the learner's answer and returns None when
+it is right, or raises `Wrong` with a message that says *what* is wrong. `Exercise.check` turns
+that into one printed line and records the result for `progress()`.
+"""
+from __future__ import annotations
+
+import inspect
+import textwrap
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+import torch
+
+NOT_ATTEMPTED = "not attempted yet"
+
+
+class Wrong(Exception):
+    """Raised by a checker with a message that tells the learner what is wrong."""
+
+
+class NotAttempted(Exception):
+    """Raised when the answer is still the placeholder the learner notebook ships with."""
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    passed: bool | None     # None: not attempted yet
+    message: str
+
+    def __str__(self) -> str:
+        mark = {True: "✔ Correct", False: "✘ Not yet", None: "· Not attempted yet"}[self.passed]
+        return f"{mark}: {self.message}" if self.message else mark
+
+    def __bool__(self) -> bool:
+        return bool(self.passed)
+
+
+_PROGRESS: dict[tuple[str, str], bool | None] = {}
+_REGISTRY: dict[str, list["Exercise"]] = {}
+
+
+def is_placeholder(answer: Any) -> bool:
+    """The learner notebooks ship `...` or None as the answer (or a function that returns them)."""
+    return answer is ... or answer is None
+
+
+@dataclass
+class Exercise:
+    """One exercise: a name, what to do, a checker, a hint and a reference solution."""
+
+    chapter: str
+    name: str
+    task: str
+    checker: Callable[[Any], str | None]
+    hint_text: str
+    solution_obj: Any                       # a function (its source is shown) or a string
+    explanation: str = ""
+    _registered: bool = field(default=False, repr=False)
+
+    def __post_init__(self):
+        _REGISTRY.setdefault(self.chapter, []).append(self)
+        _PROGRESS.setdefault((self.chapter, self.name), None)
+
+    def evaluate(self, answer: Any) -> CheckResult:
+        """Check an answer without printing: the CheckResult says passed or not, and why."""
+        if is_placeholder(answer):
+            return CheckResult(None, f"replace the `...` in the {self.name} cell with your answer, then run it again")
+        try:
+            detail = self.checker(answer)
+        except NotAttempted:
+            return CheckResult(None, f"your {self.name} still returns the placeholder; fill it in and run the cell again")
+        except Wrong as e:
+            return CheckResult(False, str(e))
+        return CheckResult(True, detail or "well done")
+
+    def check(self, answer: Any) -> None:
+        """Print whether the answer is right and, if not, what is wrong."""
+        result = self.evaluate(answer)
+        _PROGRESS[(self.chapter, self.name)] = result.passed
+        print(f"[{self.name}] {result}")
+
+    def hint(self) -> None:
+        print(f"Hint ({self.name}): {self.hint_text}")
+
+    def solution(self) -> None:
+        if callable(self.solution_obj):
+            src = textwrap.dedent(inspect.getsource(self.solution_obj))
+        else:
+            src = str(self.solution_obj)
+        print(f"Solution ({self.name}):\n{src.rstrip()}")
+        if self.explanation:
+            print("\n" + textwrap.fill(self.explanation, 96))
+
+    def reference(self) -> Any:
+        """The reference answer itself (a value, or the reference function)."""
+        return self.solution_obj
+
+    def __repr__(self) -> str:
+        return f"<exercise {self.chapter}.{self.name}: {self.task}>"
+
+
+def exercises(chapter: str) -> list[Exercise]:
+    """All exercises of a chapter, in the order they were defined."""
+    return list(_REGISTRY.get(chapter, []))
+
+
+def progress(chapter: str) -> None:
+    """Print which of a chapter's exercises pass, for a self-paced reader's end-of-chapter check."""
+    items = exercises(chapter)
+    done = sum(_PROGRESS[(chapter, ex.name)] is True for ex in items)
+    print(f"Chapter {chapter}: {done} of {len(items)} exercises pass")
+    for ex in items:
+        state = _PROGRESS[(chapter, ex.name)]
+        mark = {True: "✔ passes", False: "✘ not yet", None: "· not attempted"}[state]
+        print(f"  {mark:<16} {ex.name}: {ex.task}")
+
+
+# --- helpers that checkers use to say precisely what is wrong -------------------------------
+
+def as_array(x, what: str) -> np.ndarray:
+    """The learner's answer as a float64 numpy array, or a Wrong that says what came back."""
+    if is_placeholder(x):
+        raise NotAttempted
+    if isinstance(x, torch.Tensor):
+        x = x.detach().cpu().numpy()
+    try:
+        arr = np.asarray(x, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise Wrong(f"{what} should be numbers (an array or tensor), got {type(x).__name__}") from None
+    return arr
+
+
+def expect_shape(got: np.ndarray, shape: tuple, what: str) -> None:
+    if tuple(got.shape) != tuple(shape):
+        raise Wrong(f"{what} has shape {tuple(got.shape)}, expected {tuple(shape)}")
+
+
+def expect_close(got, expected, what: str, *, atol: float = 1e-4, rtol: float = 1e-4, names=None) -> None:
+    """Compare values; on a mismatch say where and by how much."""
+    got = as_array(got, what)
+    expected = np.asarray(expected, dtype=np.float64)
+    expect_shape(got, expected.shape, what)
+    if not np.all(np.isfinite(got)):
+        idx = tuple(int(i) for i in np.argwhere(~np.isfinite(got))[0])
+        raise Wrong(f"{what} contains NaN or inf (first at index {idx})")
+    bad = ~np.isclose(got, expected, atol=atol, rtol=rtol)
+    if bad.any():
+        idx = tuple(int(i) for i in np.argwhere(bad)[0])
+        where = f"index {idx}" if names is None else f"{names} {idx}"
+        raise Wrong(f"{what} differs at {where}: got {got[idx]:.4f}, expected {expected[idx]:.4f} "
+                    f"({int(bad.sum())} of {bad.size} entries differ)")
+
+
+def expect_rows_sum_to_one(weights: np.ndarray, what: str = "your weights") -> None:
+    sums = weights.sum(axis=-1)
+    off = ~np.isclose(sums, 1.0, atol=1e-4)
+    if off.any():
+        idx = tuple(int(i) for i in np.argwhere(off)[0])
+        raise Wrong(f"{what}: row {idx} sums to {sums[idx]:.4f}; every row of attention weights must sum to 1 "
+                    "(did you normalise over the right axis?)")
+
+
+def call(fn, *args, what: str | None = None, **kwargs):
+    """Call the learner's function; turn a placeholder or an exception into a clear message."""
+    if is_placeholder(fn):
+        raise NotAttempted
+    if not callable(fn):
+        raise Wrong(f"expected a function, got {type(fn).__name__}")
+    name = what or getattr(fn, "__name__", "your function")
+    try:
+        out = fn(*args, **kwargs)
+    except NotImplementedError:
+        raise NotAttempted from None
+    except Exception as e:  # the learner's code failed: report it in one line, not a traceback
+        raise Wrong(f"{name} raised {type(e).__name__}: {e}") from None
+    if is_placeholder(out):
+        raise NotAttempted
+    return out
+
+
+def random_inputs(seed: int, *shapes, dtype=torch.float64):
+    """Reproducible random tensors for checkers to try the learner's function on."""
+    g = torch.Generator().manual_seed(seed)
+    return [torch.randn(*s, generator=g, dtype=dtype) for s in shapes]
