@@ -34,5 +34,8 @@ lock:  ## re-resolve requirements.in into exact pins in requirements.txt
 	/tmp/selfattn-lock/bin/pip freeze | sed 's/^torch==\(.*\)+cpu$$/torch==\1/' > requirements.txt.new
 	mv requirements.txt.new requirements.txt
 
+bench: $(STAMP)  ## the attention benchmark: prints a table, writes JSON under benchmarks/results/
+	$(BIN)/python -m selfattn.bench
+
 clean:
 	rm -rf $(VENV) build *.egg-info
