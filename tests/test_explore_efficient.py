@@ -185,3 +185,15 @@ def test_online_softmax_trace_is_exact_after_every_block(block_size):
 def test_online_softmax_trace_rejects_mismatched_inputs():
     with pytest.raises(AttentionInputError, match="same n_k"):
         E.online_softmax_trace(torch.zeros(4), torch.zeros(3, 2), 2)
+
+
+def test_depth_to_full_context():
+    n = 17
+    for w in (2, 3, 5):
+        assert E.depth_to_full_context(masks.window(n, w)) == -(-(n - 1) // (w - 1))
+    assert E.depth_to_full_context(masks.window(n, 1)) is None       # a window of 1 never mixes tokens
+    assert E.depth_to_full_context(masks.causal(n)) == 1
+    assert E.depth_to_full_context(E.local_global_random_mask(n, 2, n_global=1, causal=False), causal=False) == 2
+    # causal: a global token at position 0 sees only itself, so it cannot relay later tokens onward
+    assert E.depth_to_full_context(E.local_global_random_mask(n, 2, n_global=1)) == n - 2
+    assert E.depth_to_full_context(torch.eye(3, dtype=torch.bool), causal=False, max_layers=4) is None

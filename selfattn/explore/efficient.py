@@ -227,13 +227,12 @@ def draw_random_features(d_k: int, n_features: int, *, orthogonal: bool = True, 
     g = torch.Generator().manual_seed(seed)
     if not orthogonal:
         return torch.randn(n_features, d_k, generator=g, dtype=torch.float64)     # (n_features, d_k)
-    blocks = []
-    for _ in range(-(-n_features // d_k)):
-        gauss = torch.randn(d_k, d_k, generator=g, dtype=torch.float64)           # (d_k, d_k)
-        q_mat, r_mat = torch.linalg.qr(gauss)
-        q_mat = q_mat * torch.sign(torch.diagonal(r_mat))[None, :]                 # a uniformly random rotation
-        blocks.append(q_mat.T)                                                     # rows orthonormal
-    omega = torch.cat(blocks)[:n_features]                                         # (n_features, d_k)
+    n_blocks = -(-n_features // d_k)
+    gauss = torch.randn(n_blocks, d_k, d_k, generator=g, dtype=torch.float64)     # (n_blocks, d_k, d_k)
+    q_mat, r_mat = torch.linalg.qr(gauss)
+    q_mat = q_mat * torch.sign(torch.diagonal(r_mat, dim1=-2, dim2=-1))[:, None, :]  # uniformly random rotations
+    blocks = q_mat.transpose(-2, -1)                                               # rows orthonormal in each block
+    omega = blocks.reshape(n_blocks * d_k, d_k)[:n_features]                       # (n_features, d_k)
     lengths = torch.randn(n_features, d_k, generator=g, dtype=torch.float64).norm(dim=1)  # (n_features,)
     return omega * lengths[:, None]                                                # (n_features, d_k)
 
@@ -368,3 +367,22 @@ def online_softmax_trace(scores, values, block_size: int) -> list[OnlineStep]:
         m = new_m
         steps.append(OnlineStep((start, stop), block_max, m, rescale, l_sum, acc / l_sum))
     return steps
+
+
+def depth_to_full_context(mask, *, causal: bool = True, max_layers: int | None = None) -> int | None:
+    """The fewest stacked layers of `mask` after which every query has been reached by every key
+    it may see (all keys, or all earlier keys when causal); None if more layers never get there.
+    """
+    m = torch.as_tensor(mask)
+    if m.dtype != torch.bool or m.dim() != 2 or m.shape[0] != m.shape[1]:
+        raise AttentionInputError(f"mask must be a square bool tensor (n, n), got {m.dtype} of shape {tuple(m.shape)}")
+    n = m.shape[0]
+    target = causal_mask(n) if causal else torch.ones(n, n, dtype=torch.bool)    # (n, n)
+    limit = n if max_layers is None else _check_nonneg_int(max_layers, "max_layers")
+    step = (m | torch.eye(n, dtype=torch.bool)).to(torch.float64)                 # (n, n)
+    reach = torch.eye(n, dtype=torch.float64)                                      # (n, n)
+    for layers in range(limit + 1):
+        if ((reach > 0) | ~target).all():
+            return layers
+        reach = ((step @ reach) > 0).to(torch.float64)                             # (n, n)
+    return None
