@@ -84,3 +84,54 @@ def embed(tokens) -> torch.Tensor:
 
 def is_known(word: str) -> bool:
     return word in _LEXICON
+
+
+# --- Hand-designed projections for the worked examples (chapters 2 and 3) ---------------------
+# Like the word vectors above, these numbers were chosen by hand, not learned. The query/key
+# space has four named dimensions. Along dimension c, a token's *query* says how strongly it is
+# looking for c, and its *key* says how strongly it offers c; their product is large only when
+# one token wants what the other has. Values are the word vectors themselves (W_V = identity),
+# so an attention output can be read in the same FEATURES as the input.
+
+QK_FEATURES = ("agent", "action", "place", "noun")
+D_K = len(QK_FEATURES)
+
+# (feature of the token, query/key dimension) -> weight; unlisted entries are 0.
+_W_Q_ENTRIES: dict[tuple[str, str], float] = {
+    ("determiner", "noun"): 3.0,     # "the" looks for the noun it belongs to
+    ("animal", "action"): 3.0,       # an animal looks for what it did
+    ("action", "agent"): 3.0,        # a verb looks for who did it ...
+    ("action", "place"): 1.5,        # ... and, less strongly, where
+    ("place", "action"): 1.0,        # a place looks, weakly, for what happened there
+    ("relation", "place"): 3.0,      # "on", "by", "at" look for their place
+    ("nature", "place"): 1.5,
+    ("money", "action"): 1.5,
+    ("pronoun", "agent"): 3.0,       # "it" looks for an agent to refer to
+}
+_W_K_ENTRIES: dict[tuple[str, str], float] = {
+    ("animal", "agent"): 2.0,        # an animal offers itself as an agent ...
+    ("animal", "noun"): 1.5,         # ... and as a noun
+    ("action", "action"): 2.0,       # a verb offers an action
+    ("place", "place"): 2.0,         # a place offers a place ...
+    ("place", "noun"): 1.5,          # ... and a noun
+    ("nature", "place"): 1.5,
+    ("money", "noun"): 1.5,
+    ("pronoun", "agent"): 0.5,
+}
+
+
+def _projection(entries: dict[tuple[str, str], float]) -> torch.Tensor:
+    w = torch.zeros(D_MODEL, D_K)                                     # (d_model, d_k)
+    for (feature, dim), value in entries.items():
+        w[FEATURES.index(feature), QK_FEATURES.index(dim)] = value
+    return w
+
+
+def hand_projections() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Fresh copies of the hand-designed (W_Q, W_K, W_V): (d_model, d_k), (d_model, d_k), (d_model, d_v).
+
+    d_model = 8 (FEATURES), d_k = 4 (QK_FEATURES), d_v = 8 (W_V is the identity, so values are
+    the word vectors and outputs read in FEATURES). Hand-designed, not learned. Each call returns
+    new tensors, so a reader who edits one changes nothing for anyone else.
+    """
+    return _projection(_W_Q_ENTRIES), _projection(_W_K_ENTRIES), torch.eye(D_MODEL)
