@@ -1,0 +1,210 @@
+"""Exercises for chapter 3 (notebooks/03_scaled_dot_product.ipynb): scaled dot-product attention.
+
+    from selfattn.exercises import ch03 as ex
+    ex.softmax_by_hand.check([...])
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+
+from ..attention import attention
+from ..explore.pipeline import sentence_stages, stable_softmax as _stable_reference
+from ._core import (Exercise, NotAttempted, Wrong, as_array, call, expect_close, expect_rows_sum_to_one,
+                    expect_shape, random_inputs)
+
+CHAPTER = "ch03"
+
+
+# --- 1. compute by hand: scale, then softmax ------------------------------------------------------
+BY_HAND_SCORES = (4.0, 0.0)     # raw scores q·k_1 and q·k_2
+BY_HAND_D_K = 4
+
+
+def _by_hand_answer() -> np.ndarray:
+    s = np.array(BY_HAND_SCORES) / math.sqrt(BY_HAND_D_K)
+    return np.exp(s) / np.exp(s).sum()
+
+
+def _check_by_hand(answer):
+    got = as_array(answer, "your weights").reshape(-1)
+    expect_shape(got, (2,), "your weights (one per key)")
+    raw = np.array(BY_HAND_SCORES)
+    unscaled = np.exp(raw) / np.exp(raw).sum()
+    by_d = np.exp(raw / BY_HAND_D_K) / np.exp(raw / BY_HAND_D_K).sum()
+    if np.allclose(got, unscaled, atol=2e-3):
+        raise Wrong("those are the weights of the unscaled scores: divide both scores by √d_k = 2 first")
+    if np.allclose(got, by_d, atol=2e-3):
+        raise Wrong("you divided by d_k = 4; the scale is 1/√d_k, so divide by 2")
+    if np.allclose(got, raw / raw.sum(), atol=2e-3) or np.allclose(got, (raw / 2) / (raw / 2).sum(), atol=2e-3):
+        raise Wrong("you normalised the scores by their sum; softmax exponentiates first: e^s_j / Σ_l e^s_l")
+    if not np.isclose(got.sum(), 1.0, atol=2e-3):
+        raise Wrong(f"your two weights sum to {got.sum():.3f}; softmax weights always sum to 1")
+    expect_close(got, _by_hand_answer(), "your weights", atol=2e-3, names="key")
+    return "scaled scores (2, 0) give weights e²/(e²+1) ≈ 0.881 and 1/(e²+1) ≈ 0.119"
+
+
+softmax_by_hand = Exercise(
+    CHAPTER, "softmax_by_hand",
+    "One query has raw scores q·k_1 = 4 and q·k_2 = 0, with d_k = 4. Compute its two attention weights (3 decimals).",
+    _check_by_hand,
+    "Scale first: divide each score by √d_k. Then softmax: w_j = e^{s_j} / (e^{s_1} + e^{s_2}). e² ≈ 7.389.",
+    "[math.exp(2) / (math.exp(2) + 1), 1 / (math.exp(2) + 1)]  # = [0.881, 0.119]")
+
+
+# --- 2. implement a numerically stable softmax ----------------------------------------------------
+
+def _softmax_solution(x):
+    x = np.asarray(x, dtype=np.float64)
+    shifted = x - x.max(axis=-1, keepdims=True)   # each row's own max: every exponent <= 0
+    e = np.exp(shifted)
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def _check_softmax(fn):
+    small = np.array([[1.0, 2.0, 3.0], [0.0, 0.0, 0.0]])
+    got = as_array(call(fn, small.copy(), what="stable_softmax"), "stable_softmax([[1, 2, 3], [0, 0, 0]])")
+    expect_shape(got, small.shape, "stable_softmax([[1, 2, 3], [0, 0, 0]])")
+    if np.allclose(got.sum(axis=0), 1.0, atol=1e-6) and not np.allclose(got.sum(axis=1), 1.0, atol=1e-6):
+        raise Wrong("your columns sum to 1, not your rows: normalise over the last axis (axis=-1), one row per query")
+    expect_rows_sum_to_one(got, "stable_softmax([[1, 2, 3], [0, 0, 0]])")
+    expect_close(got, _stable_reference(small), "stable_softmax([[1, 2, 3], [0, 0, 0]])", atol=1e-6)
+    big = np.array([[1000.0, 1001.0, 1002.0]])
+    with np.errstate(over="ignore", invalid="ignore"):
+        got_big = as_array(call(fn, big.copy(), what="stable_softmax"), "stable_softmax([[1000, 1001, 1002]])")
+    if not np.all(np.isfinite(got_big)):
+        raise Wrong("stable_softmax([[1000, 1001, 1002]]) gives NaN or inf: exp(1000) overflows. "
+                    "Subtract the row's maximum before exp; softmax(x) = softmax(x - c) for any c")
+    expect_close(got_big, _stable_reference(big), "stable_softmax([[1000, 1001, 1002]])", atol=1e-6)
+    mixed = np.array([[1000.0, 999.0], [-1000.0, -1001.0]])
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        got_mixed = as_array(call(fn, mixed.copy(), what="stable_softmax"),
+                             "stable_softmax([[1000, 999], [-1000, -1001]])")
+    if not np.all(np.isfinite(got_mixed)):
+        raise Wrong("stable_softmax([[1000, 999], [-1000, -1001]]) gives NaN: subtracting one maximum for the whole "
+                    "matrix sends the second row to exp(-2000) = 0 and then 0/0. Subtract each row's own maximum "
+                    "(keepdims=True)")
+    expect_close(got_mixed, _stable_reference(mixed), "stable_softmax([[1000, 999], [-1000, -1001]])", atol=1e-6)
+    return "no overflow, no underflow to 0/0, and every row sums to 1"
+
+
+stable_softmax = Exercise(
+    CHAPTER, "stable_softmax",
+    "Implement stable_softmax(x): softmax over the last axis of a 2-D numpy array that never overflows.",
+    _check_softmax,
+    "Subtract each row's maximum (x.max(axis=-1, keepdims=True)) before np.exp, then divide by the row sums.",
+    _softmax_solution)
+
+
+# --- 3. implement scaled dot-product attention ----------------------------------------------------
+
+def _attend_solution(Q, K, V):
+    d_k = Q.shape[-1]
+    scores = Q @ K.T / math.sqrt(d_k)                       # (n_q, n_k)
+    scores = scores - scores.max(dim=-1, keepdim=True).values
+    weights = torch.exp(scores)
+    weights = weights / weights.sum(dim=-1, keepdim=True)   # (n_q, n_k), rows sum to 1
+    output = weights @ V                                    # (n_q, d_v)
+    return output, weights
+
+
+def _check_attend(fn):
+    Q, K, V = random_inputs(5, (3, 8), (5, 8), (5, 2))
+    Q = Q * 3                                                         # large enough that scaling matters
+    out = call(fn, Q.clone(), K.clone(), V.clone(), what="attend")
+    if not isinstance(out, (tuple, list)) or len(out) != 2:
+        raise Wrong("attend should return two things: (output, weights)")
+    output, weights = as_array(out[0], "your output"), as_array(out[1], "your weights")
+    ref = attention(Q, K, V)
+    expect_shape(weights, (3, 5), "your weights (n_q=3, n_k=5)")
+    unscaled = attention(Q, K, V, scale=1.0)
+    if np.allclose(weights, unscaled.weights.numpy(), atol=1e-5):
+        raise Wrong("your weights are softmax(Q Kᵀ) without the scale: divide the scores by √d_k before softmax")
+    col = torch.softmax(Q @ K.T / math.sqrt(8), dim=0).numpy()
+    if np.allclose(weights, col, atol=1e-5):
+        raise Wrong("your softmax runs down the columns (over queries); it must run along each row (over keys)")
+    expect_rows_sum_to_one(weights, "your weights")
+    expect_close(weights, ref.weights.numpy(), "your weights", atol=1e-5, names="(query, key)")
+    expect_shape(output, (3, 2), "your output (n_q=3, d_v=2)")
+    expect_close(output, ref.output.numpy(), "your output", atol=1e-5, names="(query, value dimension)")
+    return "softmax(Q Kᵀ / √d_k) V, exactly what selfattn.attention computes"
+
+
+attend = Exercise(
+    CHAPTER, "attend",
+    "Implement attend(Q, K, V) -> (output, weights): scaled dot-product attention for torch tensors.",
+    _check_attend,
+    "Four lines: scores = Q @ K.T / √d_k; subtract each row's max; exponentiate and divide by the row sums; "
+    "output = weights @ V.",
+    _attend_solution)
+
+
+# --- 4. predict a measured spread ------------------------------------------------------------------
+
+def _check_spread(answer):
+    if answer is None or answer is ...:
+        raise NotAttempted
+    got = as_array(answer, "your answer").reshape(-1)
+    expect_shape(got, (2,), "your answer (std of q·k, std of q·k/√d_k)")
+    if np.allclose(got, [256.0, 1.0], rtol=0.05):
+        raise Wrong("256 is the variance of q·k; the question asks for the standard deviation, its square root")
+    if np.allclose(got, [16.0, 16.0], rtol=0.05) or np.allclose(got, [16.0, 4.0], rtol=0.05):
+        raise Wrong("dividing q·k by √d_k = 16 divides its standard deviation by 16 too")
+    expect_close(got, [16.0, 1.0], "your answer", rtol=0.05, atol=0.05)
+    return "Var(q·k) = d_k = 256, so the std is 16; dividing by √d_k = 16 brings it to 1"
+
+
+spread = Exercise(
+    CHAPTER, "spread",
+    "q and k have d_k = 256 independent N(0, 1) entries. Give (std of q·k, std of q·k / √d_k).",
+    _check_spread,
+    "q·k is a sum of d_k independent products q_d k_d, each with mean 0 and variance 1. Variances of "
+    "independent terms add; the standard deviation is the square root of the variance.",
+    "(16, 1)  # Var(q·k) = 256 -> std 16; divided by sqrt(256) = 16 -> std 1")
+
+
+# --- 5. read the worked example row by row ------------------------------------------------------------
+
+def sat_reference() -> tuple[str, float]:
+    """The token that "sat" attends to most in "the cat sat on the mat", and its weight."""
+    r = sentence_stages("the cat sat on the mat")
+    row = r.weights[r.tokens.index("sat")]                           # (n,)
+    j = int(row.argmax())
+    return r.tokens[j], round(float(row[j]), 3)
+
+
+def _check_sat(answer):
+    if answer is None or answer is ...:
+        raise NotAttempted
+    if not isinstance(answer, (tuple, list)) or len(answer) != 2:
+        raise Wrong('give a pair: (token, weight), e.g. ("the", 0.123)')
+    token, weight = answer
+    ref_token, ref_weight = sat_reference()
+    r = sentence_stages("the cat sat on the mat")
+    if str(token).strip().lower() != ref_token:
+        col = r.weights[:, r.tokens.index("sat")]
+        if str(token).strip().lower() in r.tokens and abs(float(weight) - float(col.max())) < 5e-3:
+            raise Wrong("you read the column of \"sat\" (who attends to sat). Read its row: what sat attends to")
+        raise Wrong(f"\"{token}\" is not where the row of \"sat\" peaks; find the largest entry in that row")
+    try:
+        w = float(weight)
+    except (TypeError, ValueError):
+        raise Wrong(f"the weight should be a number, got {weight!r}") from None
+    scores_row = r.stages[1].matrix[r.tokens.index("sat")]
+    if abs(w - float(scores_row.max())) < 5e-3:
+        raise Wrong("that is the scaled score, before softmax; give the weight after softmax")
+    if abs(w - ref_weight) > 2e-3:
+        raise Wrong(f"\"{ref_token}\" is right, but its weight is not {w:.3f}; read it from the weights matrix")
+    return f"\"sat\" puts {ref_weight:.3f} of its attention on \"{ref_token}\": a verb looking for who did it"
+
+
+sat_attends_to = Exercise(
+    CHAPTER, "sat_attends_to",
+    'In the worked example, which token does "sat" attend to most, and with what weight? Give (token, weight).',
+    _check_sat,
+    'Rows are queries. Find the row labelled "sat" in the weights matrix and its largest entry.',
+    '("cat", 0.697)  # row "sat" of the weights: a verb looking for who did it')
+
+__all__ = ["softmax_by_hand", "stable_softmax", "attend", "spread", "sat_attends_to", "sat_reference"]

@@ -1,0 +1,123 @@
+"""Figures for chapter 3: the stages of attention, why √d_k (measured), softmax and the weighted sum."""
+from __future__ import annotations
+
+from typing import Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from ..explore.pipeline import temperature_softmax
+from .heatmap import attention_heatmap, heatmap_grid, to_numpy
+from .projections import labelled_matrix
+from .style import ACCENT, PALETTE
+
+
+def stages_figure(stages, tokens: Sequence[str], value_labels: Sequence[str]):
+    """The five stages QKᵀ → scale → mask → softmax → ×V, each as a labelled matrix, in reading order."""
+    n = len(tokens)
+    cell = max(2.4, min(3.6, 0.3 * n + 1.5))
+    fig, axes = plt.subplots(1, len(stages), figsize=(min(15.0, cell * len(stages) + 1.0), cell + 0.5),
+                             gridspec_kw={"width_ratios": [1] * (len(stages) - 1) + [len(value_labels) / max(n, 1)]})
+    for idx, (ax, st) in enumerate(zip(axes, stages)):
+        title = f"{idx + 1}. {st.name}"
+        if st.name == "×V":
+            labelled_matrix(st.matrix, tokens, value_labels, ax=ax, title=title, xlabel="value feature",
+                            cbar_label=None, annotate=False)
+        else:
+            allowed = None if st.blocked is None else ~to_numpy(st.blocked).astype(bool)
+            attention_heatmap(st.matrix, tokens, tokens, ax=ax, title=title, signed=st.signed, mask=allowed,
+                              colorbar=False, annotate=False, xlabel="key", ylabel="query" if idx == 0 else "")
+    fig.tight_layout()
+    return fig
+
+
+def variance_figure(result):
+    """Measured Var(q·k) against d_k, with and without dividing by √d_k (log-log axes)."""
+    fig, ax = plt.subplots(figsize=(5.6, 3.6))
+    d = result.d_ks
+    ax.loglog(d, result.var_raw, "o-", color=ACCENT, label="q·k (unscaled)")
+    ax.loglog(d, result.var_scaled, "s-", color=PALETTE[0], label="q·k / √d_k")
+    ax.loglog(d, d, ":", color="#888888", label="d_k (theory for q·k)")
+    ax.set_xlabel("d_k (width of queries and keys)")
+    ax.set_ylabel(f"variance over {result.n_samples} pairs")
+    ax.set_title("Dot products spread out as d_k grows")
+    ax.legend(frameon=False, fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def saturation_figure(result):
+    """Three panels against d_k, unscaled vs scaled: largest weight, fraction of saturated rows, and the
+    gradient that softmax passes back (measured with autograd)."""
+    fig, axes = plt.subplots(1, 3, figsize=(11.5, 3.4))
+    d = result.d_ks
+    panels = [(result.max_weight, "mean largest weight in a row", f"uniform = 1/{result.n_k}"),
+              (result.saturated, "fraction of rows with max weight > 0.99", None),
+              (result.grad_scores, "mean ‖∂L/∂logits‖ per row", None)]
+    for ax, (vals, ylabel, note) in zip(axes, panels):
+        ax.semilogx(d, vals["raw"], "o-", color=ACCENT, label="QKᵀ (unscaled)")
+        ax.semilogx(d, vals["scaled"], "s-", color=PALETTE[0], label="QKᵀ / √d_k")
+        ax.set_xlabel("d_k")
+        ax.set_ylabel(ylabel)
+        ax.set_ylim(bottom=0)
+        if note:
+            ax.axhline(1 / result.n_k, color="#888888", ls=":", lw=1)
+            ax.text(d[0], 1 / result.n_k, note, fontsize=7, va="bottom", color="#555555")
+    axes[0].legend(frameon=False, fontsize=8)
+    fig.suptitle(f"Softmax over n_k = {result.n_k} random keys: saturation and gradient, measured")
+    fig.tight_layout()
+    return fig
+
+
+def temperature_figure(scores, temperatures: Sequence[float], key_labels: Sequence[str], *, query_label: str = "query"):
+    """One row of scores turned into weights at several temperatures: low T sharpens, high T flattens."""
+    s = to_numpy(scores).astype(float).reshape(-1)
+    fig, ax = plt.subplots(figsize=(max(5.0, 0.6 * len(s) * len(temperatures) / 2 + 2), 3.2))
+    width = 0.8 / len(temperatures)
+    for t_idx, temp in enumerate(temperatures):
+        w = to_numpy(temperature_softmax(s, temp))
+        ax.bar(np.arange(len(s)) + (t_idx - (len(temperatures) - 1) / 2) * width, w, width,
+               color=PALETTE[t_idx % len(PALETTE)], label=f"T = {temp:g}")
+    ax.set_xticks(range(len(s)), list(key_labels))
+    ax.set_xlabel("key")
+    ax.set_ylabel("weight")
+    ax.set_ylim(0, 1)
+    ax.set_title(f'softmax(scores / T) for query "{query_label}"')
+    ax.legend(frameon=False, fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def saturation_grid(views, *, labels: Sequence[str] | None = None):
+    """Weights from several `saturation_view`s side by side (e.g. small and large d_k, scaled or not)."""
+    n = to_numpy(views[0].weights).shape[0]
+    labels = list(labels) if labels is not None else [f"t{i}" for i in range(n)]
+    titles = [f"d_k={v.d_k}, T={v.temperature:g}\n{'÷ √d_k' if v.scaled else 'unscaled'}: max w̄={float(v.max_weight.mean()):.2f}"
+              for v in views]
+    return heatmap_grid([v.weights for v in views], titles, labels, labels, ncols=len(views))
+
+
+def weighted_sum_figure(terms, output, key_labels: Sequence[str], value_labels: Sequence[str], *, query_label: str = "query",
+                        weights=None):
+    """out_i = Σ_j α_ij v_j drawn as stacked bars: one bar per value feature, one colour per key."""
+    t = to_numpy(terms).astype(float)                               # (n_k, d_v)
+    out = to_numpy(output).astype(float).reshape(-1)                 # (d_v,)
+    w = None if weights is None else to_numpy(weights).astype(float).reshape(-1)
+    fig, ax = plt.subplots(figsize=(max(5.5, 0.55 * t.shape[1] + 2.5), 3.4))
+    pos = np.zeros(t.shape[1])
+    neg = np.zeros(t.shape[1])
+    for j, lab in enumerate(key_labels):
+        base = np.where(t[j] >= 0, pos, neg)
+        label = f"{lab} (α={w[j]:.2f})" if w is not None else lab
+        ax.bar(range(t.shape[1]), t[j], bottom=base, color=PALETTE[j % len(PALETTE)], label=label, width=0.7)
+        pos = pos + np.clip(t[j], 0, None)
+        neg = neg + np.clip(t[j], None, 0)
+    ax.plot(range(t.shape[1]), out, "k_", markersize=18, mew=2, label="out (the sum)")
+    ax.axhline(0, color="#888888", lw=0.8)
+    ax.set_xticks(range(t.shape[1]), list(value_labels), rotation=45, ha="right")
+    ax.set_xlabel("value feature")
+    ax.set_ylabel("α_ij · v_j  (stacked)")
+    ax.set_title(f'out for "{query_label}" = Σ_j α_j v_j, one colour per key j')
+    ax.legend(frameon=False, fontsize=7, bbox_to_anchor=(1.01, 1), loc="upper left", title="key j")
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,148 @@
+"""Figures for chapter 2: token vectors, Q/K/V as views of them, and dot products as similarity."""
+from __future__ import annotations
+
+from typing import Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from .heatmap import to_numpy
+from .style import ACCENT, PALETTE, SCORES_CMAP
+
+
+def labelled_matrix(m, row_labels: Sequence[str], col_labels: Sequence[str], *, ax=None, title: str | None = None,
+                    xlabel: str = "", ylabel: str = "", cbar_label: str | None = "value", annotate: bool | None = None,
+                    vmax: float | None = None, cmap: str = SCORES_CMAP):
+    """Any (rows, cols) matrix with labelled rows and columns, on a diverging colour map centred on 0.
+
+    Used for embedding tables X (tokens × features), Q, K, V and outputs. Returns the Figure.
+    """
+    a = to_numpy(m).astype(float)
+    if a.ndim != 2:
+        raise ValueError(f"labelled_matrix needs a 2-D matrix, got shape {a.shape}")
+    rows, cols = a.shape
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(max(2.6, 0.5 * cols + 1.8), max(2.0, 0.36 * rows + 1.2)))
+    fig = ax.figure
+    lim = vmax if vmax is not None else max(1e-9, float(np.nanmax(np.abs(a))) if np.isfinite(a).any() else 1.0)
+    im = ax.imshow(np.where(np.isfinite(a), a, np.nan), cmap=cmap, vmin=-lim, vmax=lim, aspect="auto")
+    long = max(map(len, col_labels), default=0) > 3
+    ax.set_xticks(range(cols), list(col_labels), rotation=45 if long else 0, ha="right" if long else "center")
+    ax.set_yticks(range(rows), list(row_labels))
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.tick_params(length=0)
+    for side in ("top", "right", "bottom", "left"):
+        ax.spines[side].set_visible(False)
+    if annotate is None:
+        annotate = rows * cols <= 120
+    if annotate:
+        for i in range(rows):
+            for j in range(cols):
+                if np.isfinite(a[i, j]):
+                    ax.text(j, i, f"{a[i, j]:.1f}" if abs(a[i, j]) >= 10 else f"{a[i, j]:.2f}", ha="center",
+                            va="center", fontsize=7, color="white" if abs(a[i, j]) > 0.6 * lim else "black")
+    if cbar_label:
+        fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04, label=cbar_label)
+    if title:
+        ax.set_title(title)
+    return fig
+
+
+def qkv_views(x, q, k, v, tokens: Sequence[str], features: Sequence[str], qk_features: Sequence[str],
+              value_features: Sequence[str] | None = None):
+    """X and its three views Q = X W_Q, K = X W_K, V = X W_V, side by side, one row per token."""
+    value_features = list(features) if value_features is None else list(value_features)
+    widths = [len(features), len(qk_features), len(qk_features), len(value_features)]
+    fig, axes = plt.subplots(1, 4, figsize=(min(13.0, 0.42 * sum(widths) + 4.5), max(2.6, 0.34 * len(tokens) + 1.6)),
+                             gridspec_kw={"width_ratios": widths})
+    panels = [(x, features, "X: the token vectors", "feature"),
+              (q, qk_features, "Q = X W_Q: what each looks for", "query dimension"),
+              (k, qk_features, "K = X W_K: what each offers", "key dimension"),
+              (v, value_features, "V = X W_V: what each contributes", "value dimension")]
+    for idx, (ax, (m, cols, title, xl)) in enumerate(zip(axes, panels)):
+        labelled_matrix(m, tokens if idx == 0 else [""] * len(tokens), cols, ax=ax, title=title, xlabel=xl,
+                        ylabel="token" if idx == 0 else "", cbar_label=None, annotate=len(tokens) * len(cols) <= 80)
+        ax.title.set_fontsize(9)
+    fig.tight_layout()
+    return fig
+
+
+def vectors_2d(q, keys, key_labels: Sequence[str], *, query_label: str = "q", ax=None, title: str | None = None,
+               axis_labels: tuple[str, str] = ("dimension 1", "dimension 2")):
+    """A 2-D query and several 2-D keys as arrows from the origin, each key labelled with q·k,
+    its length and its angle to q: the geometry behind q·k = |q| |k| cos θ."""
+    qv = to_numpy(q).astype(float).reshape(-1)
+    ks = to_numpy(keys).astype(float)
+    if qv.shape != (2,) or ks.ndim != 2 or ks.shape[1] != 2:
+        raise ValueError(f"vectors_2d draws 2-D vectors: q must have 2 entries and keys shape (n_k, 2), got {qv.shape}, {ks.shape}")
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(5.2, 4.6))
+    fig = ax.figure
+    lim = 1.15 * max(np.abs(ks).max(), np.abs(qv).max(), 1e-9)
+    ax.axhline(0, color="#bbbbbb", lw=0.8)
+    ax.axvline(0, color="#bbbbbb", lw=0.8)
+    nq = np.linalg.norm(qv)
+    for j, (kv, lab) in enumerate(zip(ks, key_labels)):
+        colour = PALETTE[j % len(PALETTE)]
+        ax.annotate("", xy=kv, xytext=(0, 0), arrowprops=dict(arrowstyle="-|>", color=colour, lw=1.6))
+        nk = np.linalg.norm(kv)
+        cos = float(qv @ kv / (nq * nk)) if nq > 0 and nk > 0 else 0.0
+        ang = np.degrees(np.arccos(np.clip(cos, -1, 1)))
+        ax.text(kv[0] * 1.04, kv[1] * 1.04 + 0.03 * lim, f"{lab}\nq·k={qv @ kv:.2f}\n|k|={nk:.2f}, θ={ang:.0f}°",
+                color=colour, fontsize=8, ha="left" if kv[0] >= 0 else "right", va="bottom" if kv[1] >= 0 else "top")
+    ax.annotate("", xy=qv, xytext=(0, 0), arrowprops=dict(arrowstyle="-|>", color=ACCENT, lw=2.4))
+    ax.text(qv[0] * 1.05, qv[1] * 1.05, f"{query_label} (|q|={nq:.2f})", color=ACCENT, fontsize=9, fontweight="bold")
+    ax.set_xlim(-lim, lim)
+    ax.set_ylim(-lim, lim)
+    ax.set_aspect("equal")
+    ax.set_xlabel(axis_labels[0])
+    ax.set_ylabel(axis_labels[1])
+    if title:
+        ax.set_title(title)
+    fig.tight_layout()
+    return fig
+
+
+def score_bars(scores, key_labels: Sequence[str], *, query_label: str = "query", ax=None, title: str | None = None,
+               highlight: int | None = None, ylabel: str = "score q·k"):
+    """One query's score with every key, as bars; the query's own key drawn in the accent colour."""
+    s = to_numpy(scores).astype(float).reshape(-1)
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(max(3.6, 0.45 * len(s) + 1.6), 2.8))
+    fig = ax.figure
+    colours = [ACCENT if j == highlight else PALETTE[0] for j in range(len(s))]
+    ax.bar(range(len(s)), s, color=colours)
+    ax.axhline(0, color="#888888", lw=0.8)
+    ax.set_xticks(range(len(s)), list(key_labels), rotation=45 if len(s) > 8 else 0)
+    ax.set_xlabel("key")
+    ax.set_ylabel(ylabel)
+    for j, val in enumerate(s):
+        ax.text(j, val, f"{val:.2f}", ha="center", va="bottom" if val >= 0 else "top", fontsize=7)
+    ax.set_title(title or f'query "{query_label}" against every key')
+    fig.tight_layout()
+    return fig
+
+
+def scores_vs_angle(angles_deg, scores, key_labels: Sequence[str], *, query_label: str = "query",
+                    edited: str = "W_Q", plane_label: str = "", ax=None):
+    """Each key's score with one query while a projection is rotated: the static twin of the widget."""
+    a = to_numpy(angles_deg).astype(float).reshape(-1)
+    s = to_numpy(scores).astype(float)
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(6.2, 3.6))
+    fig = ax.figure
+    seen: dict[str, int] = {}
+    for j, lab in enumerate(key_labels):
+        if lab in seen and np.allclose(s[:, j], s[:, seen[lab]]):
+            continue                                                   # a repeated word draws the same line
+        seen[lab] = j
+        ax.plot(a, s[:, j], color=PALETTE[len(seen) % len(PALETTE) - 1], lw=1.8, label=lab)
+    ax.axhline(0, color="#888888", lw=0.8)
+    ax.axvline(0, color="#bbbbbb", lw=0.8, ls="--")
+    ax.set_xlabel(f"rotation of {edited}" + (f" in the {plane_label} plane" if plane_label else "") + " (degrees)")
+    ax.set_ylabel("score q·k")
+    ax.set_title(f'query "{query_label}": every key\'s score as {edited} turns')
+    ax.legend(fontsize=8, ncol=2, frameon=False, title="key")
+    fig.tight_layout()
+    return fig
