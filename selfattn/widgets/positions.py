@@ -1,0 +1,160 @@
+"""Chapter 4's widget: reorder the words of a sentence and see which outputs only moved and which changed.
+
+A thin view of selfattn.explore.positions.compare_orders: it holds the sentence, the order and
+the kind of position information, and shows two live heatmaps (weights before and after the
+reordering) and a table saying, for every token, whether its output moved or changed value.
+"""
+from __future__ import annotations
+
+import html
+
+import ipywidgets as widgets
+
+from ..embeddings import tokenize
+from ..errors import AttentionInputError
+from ..explore.positions import (MAX_TOKENS, POSITION_KINDS, SAME_TOL, OrderComparison, compare_orders, parse_order,
+                                 random_order, unknown_words)
+from .heatmap import Heatmap
+
+DEMO_TEXT = "the cat sat on the mat because the dog ran by the river and it slept"
+
+
+class OrderExplorer(widgets.VBox):
+    """Type a sentence, reorder its tokens (shuffle, reverse, swap, or type an order), pick a kind
+    of position information, and compare the attention before and after."""
+
+    MAX_TOKENS = MAX_TOKENS
+
+    def __init__(self, text: str = "the cat sat on the mat", kind: str = "none", order=None, strength: float = 1.0):
+        self.text = widgets.Text(value=text, description="sentence", continuous_update=False,
+                                 layout=widgets.Layout(width="520px"))
+        self.kind = widgets.ToggleButtons(options=list(POSITION_KINDS), value=kind, description="positions",
+                                          style={"button_width": "90px"})
+        self.strength = widgets.FloatSlider(value=strength, min=0.0, max=3.0, step=0.25, description="strength",
+                                            continuous_update=False, readout_format=".2f")
+        self.order_box = widgets.Text(description="new order", continuous_update=False,
+                                      placeholder="e.g. 5 1 2 3 4 0", layout=widgets.Layout(width="520px"))
+        self.shuffle_button = widgets.Button(description="shuffle", icon="random")
+        self.reverse_button = widgets.Button(description="reverse")
+        self.swap_button = widgets.Button(description="swap first and last")
+        self.reset_button = widgets.Button(description="original order")
+        self.message = widgets.HTML()
+        self.before = Heatmap(title="weights, original order")
+        self.after = Heatmap(title="weights, new order")
+        self.table = widgets.HTML()
+        self.comparison: OrderComparison | None = None
+        self.tokens: list[str] = []
+        self.order: list[int] = []
+        self._shuffles = 0
+        super().__init__([
+            self.text, self.kind, self.strength,
+            widgets.HBox([self.shuffle_button, self.reverse_button, self.swap_button, self.reset_button]),
+            self.order_box, self.message, widgets.HBox([self.before, self.after]), self.table])
+        self.text.observe(lambda _: self._new_text(), names="value")
+        self.kind.observe(lambda _: self.update(), names="value")
+        self.strength.observe(lambda _: self.update(), names="value")
+        self.order_box.observe(lambda _: self._typed_order(), names="value")
+        self.shuffle_button.on_click(lambda _: self.shuffle())
+        self.reverse_button.on_click(lambda _: self.set_order(list(reversed(range(len(self.tokens))))))
+        self.swap_button.on_click(lambda _: self._swap_ends())
+        self.reset_button.on_click(lambda _: self.set_order(list(range(len(self.tokens)))))
+        self._new_text(order)
+
+    # --- state changes ---------------------------------------------------------------------
+    def _new_text(self, order=None) -> None:
+        try:
+            tokens = tokenize(self.text.value, max_tokens=self.MAX_TOKENS)
+        except AttentionInputError as e:
+            self._say(str(e), error=True)
+            return
+        self.tokens = tokens
+        n = len(tokens)
+        if order is None:
+            order = list(range(n))
+            if n > 1:
+                order[0], order[-1] = order[-1], order[0]
+        self.set_order(order)
+
+    def _typed_order(self) -> None:
+        if not self.tokens or self.order_box.value == " ".join(map(str, self.order)):
+            return
+        try:
+            order = parse_order(self.order_box.value, len(self.tokens))
+        except AttentionInputError as e:
+            self._say(str(e), error=True)
+            return
+        self.set_order(order)
+
+    def _swap_ends(self) -> None:
+        order = list(self.order)
+        if len(order) > 1:
+            order[0], order[-1] = order[-1], order[0]
+        self.set_order(order)
+
+    def shuffle(self, seed: int | None = None) -> None:
+        """A new random order (seeded: the k-th shuffle is the same on every run)."""
+        if not self.tokens:
+            return
+        self._shuffles += 1
+        self.set_order(random_order(len(self.tokens), self._shuffles if seed is None else seed))
+
+    def set_order(self, order) -> None:
+        self.order = list(order)
+        self.order_box.value = " ".join(map(str, self.order))      # its observer sees no change
+        self.update()
+
+    def update(self) -> None:
+        """Recompute for the current sentence, order and kind, and redraw."""
+        if not self.tokens:
+            return
+        try:
+            cmp = compare_orders(self.tokens, self.order, self.kind.value, strength=self.strength.value)
+        except AttentionInputError as e:
+            self._say(str(e), error=True)
+            return
+        self.comparison = cmp
+        self.before.show(cmp.weights, cmp.tokens, cmp.tokens)
+        self.after.show(cmp.weights_shuffled, cmp.shuffled, cmp.shuffled)
+        self.table.value = self._table(cmp)
+        unknown = unknown_words(cmp.tokens)
+        note = ""
+        if unknown:
+            note = (" No hand-designed vector for " + ", ".join(f"'{html.escape(w)}'" for w in unknown)
+                    + ": each gets a fixed pseudo-random one.")
+        changed = sum(not s for s in cmp.same_value)
+        moved = sum(cmp.moved)
+        self._say(f"{moved} of {len(cmp.tokens)} tokens moved; {changed} output(s) changed value "
+                  f"(positions: {cmp.kind}).{note}")
+
+    # --- drawing ---------------------------------------------------------------------------
+    def _say(self, text: str, error: bool = False) -> None:
+        colour = "#b00020" if error else "#333333"
+        self.message.value = f"<span style='color:{colour}'>{html.escape(text) if error else text}</span>"
+
+    @staticmethod
+    def _table(cmp: OrderComparison) -> str:
+        rows = []
+        for i, (tok, o, c) in enumerate(zip(cmp.shuffled, cmp.order, cmp.change.tolist())):
+            if c < SAME_TOL:
+                verdict = "moved, same output" if o != i else "same place, same output"
+                style = "color:#555"
+            else:
+                verdict = f"output changed by {c:.3f}"
+                style = "color:#d62728;font-weight:bold"
+            rows.append(f"<tr><td>{i}</td><td>{html.escape(tok)}</td><td>{o}</td>"
+                        f"<td style='{style}'>{verdict}</td></tr>")
+        head = "<tr><th>new position</th><th>token</th><th>was at</th><th>its output</th></tr>"
+        return "<table style='font-size:12px'>" + head + "".join(rows) + "</table>"
+
+    # --- for benchmarks and browser tests ---------------------------------------------------
+    @classmethod
+    def demo(cls) -> "OrderExplorer":
+        """The widget at its largest allowed size: 16 tokens, rotary positions."""
+        return cls(DEMO_TEXT, kind="rotary")
+
+    def step(self, i: int) -> None:
+        """One representative update: the i-th shuffle (as a click on "shuffle" does)."""
+        self.shuffle(seed=int(i) + 1)
+
+    def __repr__(self) -> str:
+        return f"OrderExplorer(n={len(self.tokens)}, kind={self.kind.value!r})"
