@@ -6,7 +6,7 @@ import sys
 import selfattn
 
 SCREEN = ("matplotlib", "ipywidgets", "anywidget")
-NOT_MATH = {"viz", "widgets", "book", "tools", "exercises", "bench"}
+NOT_MATH = {"viz", "widgets", "book", "tools", "exercises", "bench", "selfcheck"}
 
 
 def math_modules():
