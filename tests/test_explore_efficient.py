@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from oracle import naive_attention
-from selfattn import AttentionInputError, masks
+from selfattn import AttentionInputError, attention, masks
 from selfattn.explore import efficient as E
 
 
@@ -17,11 +17,17 @@ def test_demo_inputs_shapes_seed_and_locality():
     assert q.shape == (10, 6) and k.shape == (10, 6) and v.shape == (10, 3) and q.dtype == torch.float64
     q2, _, _ = E.demo_inputs(10, d_k=6, d_v=3, seed=1)
     assert torch.equal(q, q2)
-    # with strong locality, the diagonal scores dominate every row on average
-    q, k, _ = E.demo_inputs(32, locality=3.0)
-    s = q @ k.T / math.sqrt(8)
-    off = (torch.arange(32)[:, None] - torch.arange(32)[None, :]).abs()
-    assert s[off == 0].mean() > s[off == 1].mean() > s[off >= 8].mean()
+    # locality is an exact recency bias in causal attention: with d_k = 1 only position is left,
+    # and a key d steps back gets e^(-locality·d) times the weight of the query's own key
+    loc = 0.7
+    q, k, v = E.demo_inputs(12, d_k=1, locality=loc)
+    w = attention(q, k, v, causal=True).weights
+    for i in range(12):
+        expected = torch.exp(-loc * torch.arange(i, -1, -1, dtype=torch.float64))
+        torch.testing.assert_close(w[i, : i + 1], expected / expected.sum())
+    q8, k8, _ = E.demo_inputs(12, locality=loc)
+    q0, k0, _ = E.demo_inputs(12)
+    assert torch.equal(q8[:, :-1], q0[:, :-1]) and (q8[:, -1] == 1).all()
     with pytest.raises(AttentionInputError, match="locality"):
         E.demo_inputs(4, locality=-1)
     with pytest.raises(AttentionInputError, match="too large"):

@@ -70,11 +70,12 @@ def demo_inputs(n: int, *, d_k: int = 8, d_v: int | None = None, locality: float
                 seed: int = 0) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Seeded float64 q (n, d_k), k (n, d_k), v (n, d_v) for the chapter's demonstrations.
 
-    The scores q_i·k_j/√d_k are random content plus, when locality > 0, a term that is largest
-    for j = i and falls off with the distance |i - j| (a sum of cosines of the offset, as
-    sinusoidal position features give). locality = 0: attention has no preference for
-    neighbours; locality = 2 or more: most of each row's weight sits near the diagonal, as in
-    many heads of trained language models. scale multiplies q and k (larger = peakier softmax).
+    q and k are Gaussian with standard deviation `scale` (larger = peakier softmax). locality > 0
+    gives the last dimension to position: q_i[-1] = 1 and k_j[-1] = locality·√d_k·j, so every
+    score gains locality·j. Softmax ignores what is added to a whole row, so for causal attention
+    this is exactly a recency bias of -locality per step back (as ALiBi's, Press et al. 2022):
+    a key d positions back loses a factor e^(-locality·d) of weight against the query's own key.
+    (In bidirectional attention the same term favours the last keys, not the nearest.)
     """
     n = _check_n(n)
     d_k = _positive_int(d_k, "d_k")
@@ -84,20 +85,13 @@ def demo_inputs(n: int, *, d_k: int = 8, d_v: int | None = None, locality: float
     if not isinstance(scale, (int, float)) or isinstance(scale, bool) or not math.isfinite(scale) or scale <= 0:
         raise AttentionInputError(f"scale must be a positive number, got {scale!r}")
     g = torch.Generator().manual_seed(seed)
-    q = torch.randn(n, d_k, generator=g, dtype=torch.float64)             # (n, d_k)
-    k = torch.randn(n, d_k, generator=g, dtype=torch.float64)             # (n, d_k)
+    q = scale * torch.randn(n, d_k, generator=g, dtype=torch.float64)     # (n, d_k)
+    k = scale * torch.randn(n, d_k, generator=g, dtype=torch.float64)     # (n, d_k)
     v = torch.randn(n, d_v, generator=g, dtype=torch.float64)             # (n, d_v)
     if locality > 0:
-        # position features p_i = [cos(ω_f i), sin(ω_f i)]: p_i·p_j = Σ_f cos(ω_f (i - j)), peaked at i = j
-        n_freq = d_k // 2
-        omega = math.pi / 2.0 ** (torch.arange(n_freq, dtype=torch.float64) + 1)   # (n_freq,) periods 4, 8, 16, ...
-        angle = torch.arange(n, dtype=torch.float64)[:, None] * omega[None, :]     # (n, n_freq)
-        pos = torch.cat([angle.cos(), angle.sin()], dim=1)                         # (n, 2·n_freq)
-        pos = torch.nn.functional.pad(pos, (0, d_k - pos.shape[1]))                # (n, d_k)
-        amp = math.sqrt(locality * math.sqrt(d_k))      # so that the positional part of the score is locality·Σcos
-        q = 0.5 * q + amp * pos                                                    # (n, d_k)
-        k = 0.5 * k + amp * pos                                                    # (n, d_k)
-    return scale * q, scale * k, v
+        q[:, -1] = 1.0
+        k[:, -1] = locality * math.sqrt(d_k) * torch.arange(n, dtype=torch.float64)
+    return q, k, v
 
 
 # --- sparse patterns (token level) -----------------------------------------------------------

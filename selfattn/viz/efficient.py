@@ -62,15 +62,13 @@ def receptive_field_figure(reach_by_layer: Sequence[object], query: int, *, titl
     n_layers, n = rows.shape[0] - 1, rows.shape[1]
     fig, ax = plt.subplots(figsize=(min(9.0, 0.16 * n + 2.2), 0.42 * (n_layers + 1) + 1.3))
     ax.imshow(rows.astype(float), cmap=_MASK_CMAP, vmin=0, vmax=1, aspect="auto", interpolation="nearest")
-    ax.scatter([query] * (n_layers + 1), range(n_layers + 1), marker="*", color=ACCENT, s=40, zorder=3,
-               label=f"query {query}")
-    ax.set_yticks(range(n_layers + 1), [f"{L} layer{'s' if L != 1 else ''}: {int(r.sum())} tokens"
+    ax.scatter([query] * (n_layers + 1), range(n_layers + 1), marker="*", color=ACCENT, s=40, zorder=3)
+    ax.set_yticks(range(n_layers + 1), [f"{L} layer{'s' if L != 1 else ''}: {int(r.sum())} token{'s' if r.sum() != 1 else ''}"
                                         for L, r in enumerate(rows)])
-    ax.set_xlabel("key position j (blue: can reach the query)")
+    ax.set_xlabel(f"position j (blue: its information can reach query {query}, marked ★)")
     ax.tick_params(length=0)
     for side in ax.spines.values():
         side.set_visible(False)
-    ax.legend(loc="upper left", fontsize=8, frameon=False, bbox_to_anchor=(0, -0.35))
     ax.set_title(title or f"Receptive field of query {query}, layer by layer")
     fig.tight_layout()
     return fig
@@ -125,7 +123,7 @@ def online_softmax_figure(scores, steps, *, title: str | None = None):
     ax2.set_ylabel("l = Σ exp(s_j − m)")
     ax2.set_xticks(blocks)
     ax3 = ax2.twinx()
-    ax3.plot(blocks, [st.rescale for st in steps], "s--", color=ACCENT, label="rescale exp(m_old − m_new)")
+    ax3.plot(blocks[1:], [st.rescale for st in steps[1:]], "s--", color=ACCENT, label="rescale exp(m_old − m_new)")
     ax3.set_ylim(-0.05, 1.1)
     ax3.set_ylabel("rescale factor")
     ax3.spines["right"].set_visible(True)

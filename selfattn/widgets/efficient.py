@@ -53,7 +53,7 @@ class SparsePatternExplorer(W.VBox):
         self.window = _slider(W.IntSlider, "window w", value=min(max(1, window), n), min=1, max=n)
         self.n_global = _slider(W.IntSlider, "global tokens", value=min(max(0, n_global), 4), min=0, max=4)
         self.n_random = _slider(W.IntSlider, "random keys", value=min(max(0, n_random), 4), min=0, max=4)
-        self.locality = _slider(W.FloatSlider, "locality of q·k", value=locality, min=0.0, max=3.0, step=0.25)
+        self.locality = _slider(W.FloatSlider, "locality of q·k", value=locality, min=0.0, max=2.0, step=0.25)
         self.heatmap = Heatmap(title="weights over the pattern (grey: never computed)")
         for control in (self.window, self.n_global, self.n_random, self.locality):
             control.observe(self._update, names="value")
