@@ -13,6 +13,7 @@ Measuring (on the reader's machine):
 Focus (C23):
     spread_thin          how the largest weight and the entropy of a softmax row behave as n grows,
                          and how much weight one relevant token keeps among n - 1 distractors
+    needle_rows          the weights of such rows, one per n, for a picture
     context_report       every number the chapter's context-length explorer shows, for one n
 
 A flop here is one floating-point multiply or add, so a multiply-add is 2 flops (the convention
@@ -25,6 +26,7 @@ import math
 import statistics
 import time
 import weakref
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
@@ -228,15 +230,32 @@ def tensor_memory(fn: Callable[[], object], *inputs: torch.Tensor) -> TensorMemo
     return TensorMemory(mode.peak, mode.largest, mode.largest_shape)
 
 
-def time_fn(fn: Callable[[], object], *, repeats: int = 5, warmup: int = 1) -> float:
+@contextmanager
+def torch_threads(threads: int | None):
+    """Run a block with torch limited to `threads` threads (None: leave the setting alone)."""
+    if threads is None:
+        yield
+        return
+    before = torch.get_num_threads()
+    torch.set_num_threads(_pos_int(threads, "threads"))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def time_fn(fn: Callable[[], object], *, repeats: int = 5, warmup: int = 1, threads: int | None = None) -> float:
     """Median wall-clock seconds of fn() over `repeats` runs, after `warmup` untimed runs.
 
     The median ignores the odd slow run (another process, a cold cache). Timings depend on the
     machine and its load: compare them within one run, never against stored numbers.
+    threads: run with this many torch threads. One thread measures the work itself; several
+    threads on a machine whose cores are busy (a shared server, Binder) wait for each other
+    and can turn a millisecond into a tenth of a second.
     """
     repeats = _pos_int(repeats, "repeats")
     warmup = _pos_int(warmup, "warmup", minimum=0)
-    with torch.no_grad():
+    with torch.no_grad(), torch_threads(threads):
         for _ in range(warmup):
             fn()
         times = []
@@ -311,11 +330,12 @@ class ScalingRun:
 
 
 def measure_scaling(ns: Sequence[int], *, d_head: int = 64, methods: Sequence[str] = ("naive", "sdpa"),
-                    repeats: int = 5, seed: int = 0, timed: bool = True) -> ScalingRun:
+                    repeats: int = 5, seed: int = 0, timed: bool = True, threads: int | None = 1) -> ScalingRun:
     """Time and weigh attention over n tokens for each n and method; count its flops.
 
     Methods are interleaved at each n so a burst of load elsewhere hits them alike.
     timed=False skips the clock (memory and counts are deterministic; timings are not).
+    threads: torch threads while timing (see time_fn); None keeps the current setting.
     """
     run = ScalingRun([_pos_int(n, "n") for n in ns], _pos_int(d_head, "d_head"))
     for name in methods:
@@ -331,7 +351,7 @@ def measure_scaling(ns: Sequence[int], *, d_head: int = 64, methods: Sequence[st
             fn = METHODS[name]
             run.peak_bytes[name].append(tensor_memory(lambda: fn(q, k, v), q, k, v).peak_bytes)
             if timed:
-                run.seconds[name].append(time_fn(lambda: fn(q, k, v), repeats=repeats))
+                run.seconds[name].append(time_fn(lambda: fn(q, k, v), repeats=repeats, threads=threads))
     return run
 
 
@@ -350,7 +370,8 @@ class DecodeCost:
     seconds_recompute: list[float]
 
 
-def measure_decode_cost(mha, ns: Sequence[int], *, repeats: int = 5, seed: int = 0, timed: bool = True) -> DecodeCost:
+def measure_decode_cost(mha, ns: Sequence[int], *, repeats: int = 5, seed: int = 0, timed: bool = True,
+                        threads: int | None = 1) -> DecodeCost:
     """For each n: the formula, the counted flops and the median time of one decoding step.
 
     With the cache: a KVCache holding n - 1 tokens takes one more (the step is undone after each
@@ -384,8 +405,8 @@ def measure_decode_cost(mha, ns: Sequence[int], *, repeats: int = 5, seed: int =
             out.counted_cached.append(count_flops(cached_step))
             out.counted_recompute.append(count_flops(recompute_step))
         if timed:
-            out.seconds_cached.append(time_fn(cached_step, repeats=repeats))
-            out.seconds_recompute.append(time_fn(recompute_step, repeats=repeats))
+            out.seconds_cached.append(time_fn(cached_step, repeats=repeats, threads=threads))
+            out.seconds_recompute.append(time_fn(recompute_step, repeats=repeats, threads=threads))
     return out
 
 
@@ -460,6 +481,26 @@ def spread_thin(ns: Sequence[int], *, margin: float | None = 3.0, sigma: float =
     return SpreadThin(ns, np.array(max_w), np.array(ent), np.array(needle), expected, margin, float(sigma))
 
 
+def needle_rows(ns: Sequence[int], *, margin: float = 3.0, sigma: float = 1.0, seed: int = 0) -> np.ndarray:
+    """(len(ns), max(ns)) array: row r is a softmax over ns[r] keys, key 0 relevant (score `margin`),
+    the others distractors with N(0, σ²) scores; positions past ns[r] are nan (no such key).
+
+    The distractor scores are shared between rows (row r uses the first ns[r] - 1 of them), so
+    the rows differ only in how many distractors there are.
+    """
+    ns = [_pos_int(n, "n") for n in ns]
+    if not ns:
+        raise AttentionInputError("ns must list at least one n")
+    width = max(ns)
+    gen = torch.Generator().manual_seed(seed)
+    distractors = sigma * torch.randn(width - 1, generator=gen, dtype=torch.float64)   # (width - 1,)
+    rows = np.full((len(ns), width), np.nan)
+    for r, n in enumerate(ns):
+        scores = torch.cat([torch.tensor([float(margin)], dtype=torch.float64), distractors[:n - 1]])  # (n,)
+        rows[r, :n] = torch.softmax(scores, dim=0).numpy()
+    return rows
+
+
 # --- the context-length explorer ------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -486,7 +527,7 @@ MODEL_SHAPES = {
 }
 
 
-def context_report(n: int, shape: ModelShape, *, margin: float = 6.0, sigma: float = 1.0,
+def context_report(n: int, shape: ModelShape, *, margin: float = 3.0, sigma: float = 1.0,
                    dtype=torch.float16) -> dict[str, float]:
     """Every number the context-length explorer shows for a context of n tokens and one model shape.
 

@@ -210,3 +210,25 @@ def test_human_units():
     assert cost.human_bytes(2 ** 31) == "2.0 GiB"
     assert cost.human_flops(999) == "999 FLOP"
     assert cost.human_flops(3.2e9) == "3.2 GFLOP"
+
+
+def test_needle_rows_are_softmax_rows_that_share_distractors():
+    rows = cost.needle_rows([1, 4, 16], margin=2.0)
+    assert rows.shape == (3, 16)
+    assert rows[0, 0] == 1.0 and np.isnan(rows[0, 1:]).all()
+    np.testing.assert_allclose(np.nansum(rows, axis=1), 1.0)
+    assert np.isnan(rows[1, 4:]).all() and not np.isnan(rows[1, :4]).any()
+    assert rows[0, 0] > rows[1, 0] > rows[2, 0]
+    # the same distractors: the ratio of two distractors' weights is the same in every row
+    assert rows[1, 1] / rows[1, 2] == pytest.approx(rows[2, 1] / rows[2, 2])
+    with pytest.raises(AttentionInputError, match="at least one n"):
+        cost.needle_rows([])
+
+
+def test_torch_threads_restores_the_setting():
+    before = torch.get_num_threads()
+    with cost.torch_threads(1):
+        assert torch.get_num_threads() == 1
+    assert torch.get_num_threads() == before
+    with cost.torch_threads(None):
+        assert torch.get_num_threads() == before
