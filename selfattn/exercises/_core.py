@@ -7,6 +7,7 @@ that into one printed line and records the result for `progress()`.
 from __future__ import annotations
 
 import inspect
+import math
 import textwrap
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -95,8 +96,19 @@ class Exercise:
             print("\n" + textwrap.fill(self.explanation, 96))
 
     def reference(self) -> Any:
-        """The reference answer itself (a value, or the reference function)."""
+        """The reference solution as stored: a function, or the source text of a value answer."""
         return self.solution_obj
+
+    def reference_answer(self) -> Any:
+        """What a learner would pass to check() to be right: the reference function, or the value
+        that a one-line solution (``expr  # comment`` or ``name = expr``) evaluates to."""
+        if callable(self.solution_obj):
+            return self.solution_obj
+        src = str(self.solution_obj).split("#")[0].strip()
+        head = src.split("(")[0].split("[")[0]
+        if "=" in head and "==" not in head:
+            src = src.split("=", 1)[1].strip()
+        return eval(src, {"math": math, "np": np, "torch": torch})  # our own solution text, never user input
 
     def __repr__(self) -> str:
         return f"<exercise {self.chapter}.{self.name}: {self.task}>"

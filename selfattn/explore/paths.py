@@ -19,11 +19,13 @@ ARCHITECTURES = ("rnn", "cnn", "dilated_cnn", "attention")
 MAX_N = 64
 
 
-def _check(arch: str, n: int, kernel: int) -> None:
+def _check(arch: str, n: int, kernel: int, max_n: int | None = MAX_N) -> None:
+    """Graphs are built node by node, so they refuse n above MAX_N; formulas take any n."""
     if arch not in ARCHITECTURES:
         raise AttentionInputError(f"arch must be one of {ARCHITECTURES}, got {arch!r}")
-    if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= MAX_N:
-        raise AttentionInputError(f"n must be an integer between 1 and {MAX_N}, got {n!r}")
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1 or (max_n is not None and n > max_n):
+        raise AttentionInputError(f"n must be an integer between 1 and {max_n or 'any size'}, got {n!r}"
+                                  + (" (the graphs are built node by node; larger n is slow)" if max_n else ""))
     if isinstance(kernel, bool) or not isinstance(kernel, int) or kernel < 2:
         raise AttentionInputError(f"kernel must be an integer >= 2, got {kernel!r}")
 
@@ -141,7 +143,7 @@ def operations_per_layer(arch: str, n: int, d: int, kernel: int = 3) -> int:
     attention: scores QKᵀ (n·n·d) plus the weighted sum AV (n·n·d), projections left out as Table 1 does;
     rnn: h_p = W_h h_{p-1} + W_x x_p is 2·d² per position; cnn: kernel·d² per position.
     """
-    _check(arch, n, kernel)
+    _check(arch, n, kernel, max_n=None)
     if arch == "attention":
         return 2 * n * n * d
     if arch == "rnn":

@@ -54,3 +54,18 @@ def path_growth(ns, kernel: int = 3):
     ax.legend(fontsize=8)
     fig.tight_layout()
     return fig
+
+
+def sensitivity_plot(rnn, attn):
+    """Gradient norm of the last output with respect to each input position, RNN against attention."""
+    n = len(rnn)
+    distance = list(range(n - 1, -1, -1))      # position i is n-1-i tokens before the last one
+    fig, ax = plt.subplots(figsize=(6.2, 3.8))
+    ax.semilogy(distance, rnn.numpy(), marker="o", ms=3, color=PALETTE[1], label="tanh RNN")
+    ax.semilogy(distance, attn.numpy(), marker="s", ms=3, color=PALETTE[0], label="one self-attention layer")
+    ax.set_xlabel("distance from the last position (tokens)")
+    ax.set_ylabel("‖∂ output / ∂ input‖ (log scale)")
+    ax.set_title("How much the last output depends on each earlier token")
+    ax.legend()
+    fig.tight_layout()
+    return fig
