@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import torch
 
 from ..attention import attention
+from ..efficient import random_projection
 from ..errors import AttentionInputError, as_tensor, check_finite
 from ..masks import _positive_int, causal as causal_mask, window as window_mask
 
@@ -211,24 +212,26 @@ def window_entries(n: int, window: int, *, causal: bool = True) -> int:
 # --- random features (Performer, FAVOR+) ------------------------------------------------------
 
 def draw_random_features(d_k: int, n_features: int, *, orthogonal: bool = True, seed: int = 0) -> torch.Tensor:
-    """(n_features, d_k) Gaussian directions ω_r for positive random features.
+    """(n_features, d_k) float64 Gaussian directions ω_r for positive random features.
 
-    orthogonal=True draws them in blocks of d_k mutually orthogonal directions, each rescaled to
-    the length of a Gaussian vector (Choromanski et al., 2021): same expectation, lower variance.
+    The draw is the one `selfattn.efficient.random_projection` makes for the same seed (same
+    random stream, same construction), done with one batched QR so that pictures with many
+    features stay quick. orthogonal=True draws them in blocks of d_k mutually orthogonal
+    directions, each rescaled to the length of a Gaussian vector (Choromanski et al., 2021):
+    same expectation, lower variance.
     """
     d_k = _positive_int(d_k, "d_k")
     n_features = _positive_int(n_features, "n_features")
-    g = torch.Generator().manual_seed(seed)
     if not orthogonal:
-        return torch.randn(n_features, d_k, generator=g, dtype=torch.float64)     # (n_features, d_k)
+        return random_projection(d_k, n_features, orthogonal=False, seed=seed, dtype=torch.float64)
+    g = torch.Generator().manual_seed(int(seed))
     n_blocks = -(-n_features // d_k)
     gauss = torch.randn(n_blocks, d_k, d_k, generator=g, dtype=torch.float64)     # (n_blocks, d_k, d_k)
     q_mat, r_mat = torch.linalg.qr(gauss)
     q_mat = q_mat * torch.sign(torch.diagonal(r_mat, dim1=-2, dim2=-1))[:, None, :]  # uniformly random rotations
-    blocks = q_mat.transpose(-2, -1)                                               # rows orthonormal in each block
-    omega = blocks.reshape(n_blocks * d_k, d_k)[:n_features]                       # (n_features, d_k)
+    rows = q_mat.transpose(-2, -1).reshape(n_blocks * d_k, d_k)[:n_features]       # (n_features, d_k) orthonormal per block
     lengths = torch.randn(n_features, d_k, generator=g, dtype=torch.float64).norm(dim=1)  # (n_features,)
-    return omega * lengths[:, None]                                                # (n_features, d_k)
+    return rows * lengths[:, None]                                                 # (n_features, d_k)
 
 
 def positive_features(x, omega) -> torch.Tensor:
