@@ -1,0 +1,164 @@
+"""Linear attention (Katharopoulos et al. 2020): softmax replaced by a feature-map kernel.
+
+Softmax attention weighs key j for query i by exp(q_i·k_j / √d_k). Linear attention uses a
+kernel that factorises instead, sim(q, k) = φ(q)·φ(k) with a positive feature map φ
+(elu(x) + 1 in the paper). Then
+
+    output_i = Σ_j φ(q_i)·φ(k_j) v_j / Σ_j φ(q_i)·φ(k_j)
+             = φ(q_i)ᵀ S / φ(q_i)ᵀ z,     S = Σ_j φ(k_j) v_jᵀ  (d_k × d_v),  z = Σ_j φ(k_j)
+
+and S, z are computed once for all queries: O(n·d_k·d_v) work instead of O(n²·d). With a
+causal mask the sums run over j <= i only, so S and z become running (prefix) sums. Three ways
+to compute the same thing, which agree to rounding:
+
+- "parallel": every prefix sum S_i at once with `cumsum` (n matrices of d_k × d_v: simple,
+  memory-hungry, for exposition);
+- "chunked": cut the sequence into chunks of `chunk_size`; inside a chunk use the small
+  (chunk × chunk) masked kernel matrix, across chunks carry the prefix sum of the chunks'
+  states (the fast form);
+- "recurrent": one token at a time, updating the state S += φ(k_i) v_iᵀ, z += φ(k_i), like an
+  RNN whose hidden state is S (the form used when generating one token at a time).
+
+This is a different model from softmax attention, not an approximation of it: its outputs
+differ from softmax attention's, and a model has to be trained with it.
+"""
+from __future__ import annotations
+
+import math
+from typing import Callable
+
+import torch
+import torch.nn.functional as F
+
+from ..errors import AttentionInputError
+from ._common import positive_int, prepare
+
+__all__ = ["linear_attention", "FEATURE_MAPS", "FORMS"]
+
+FEATURE_MAPS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
+    "elu": lambda x: F.elu(x) + 1.0,      # Katharopoulos et al.: positive, smooth, keeps negative inputs
+    "relu": F.relu,                       # non-negative; a query whose features are all 0 gathers nothing
+}
+FORMS = ("parallel", "chunked", "recurrent")
+
+
+def _feature_map(feature_map) -> Callable[[torch.Tensor], torch.Tensor]:
+    if callable(feature_map):
+        return feature_map
+    if feature_map not in FEATURE_MAPS:
+        raise AttentionInputError(
+            f"feature_map must be one of {sorted(FEATURE_MAPS)} or a function, got {feature_map!r}")
+    return FEATURE_MAPS[feature_map]
+
+
+def linear_attention(q, k, v, *, causal: bool = True, feature_map="elu", form: str = "chunked",
+                     chunk_size: int = 64, eps: float = 1e-6):
+    """Kernelised linear attention: output_i = φ(q_i)ᵀ S_i / (φ(q_i)ᵀ z_i + eps).
+
+    q (..., n_q, d_k), k (..., n_k, d_k), v (..., n_k, d_v) -> (..., n_q, d_v). causal=True
+    (needs n_q == n_k) lets query i use keys 0..i only. feature_map: "elu" (elu(x) + 1),
+    "relu", or a function applied to q and k elementwise-or-not, returning non-negative
+    features (..., n, m). form: "parallel", "chunked" or "recurrent" (same result, different
+    cost). eps keeps the division finite when every feature is 0.
+    """
+    if form not in FORMS:
+        raise AttentionInputError(f"form must be one of {FORMS}, got {form!r}")
+    chunk_size = positive_int(chunk_size, "chunk_size")
+    if isinstance(eps, bool) or not isinstance(eps, (int, float)) or not math.isfinite(eps) or eps < 0:
+        raise AttentionInputError(f"eps must be a finite number >= 0, got {eps!r}")
+    p = prepare(q, k, v, same_length="causal linear_attention" if causal else None)
+    phi = _feature_map(feature_map)
+    fq, fk = phi(p.q), phi(p.k)                                      # (batch, n_q, m), (batch, n_k, m)
+    if not isinstance(fq, torch.Tensor) or fq.shape[:-1] != p.q.shape[:-1] or fk.shape[:-1] != p.k.shape[:-1] \
+            or fq.shape[-1] != fk.shape[-1]:
+        raise AttentionInputError(
+            "feature_map must return a tensor (..., n, m) with the same m for q and k, got "
+            f"{tuple(getattr(fq, 'shape', ()))} for q and {tuple(getattr(fk, 'shape', ()))} for k")
+    return p.finish(kernel_attention(fq, fk, p.v, causal=causal, form=form, chunk_size=chunk_size, eps=eps))
+
+
+def kernel_attention(fq, fk, v, *, causal: bool, form: str, chunk_size: int = 64, eps: float = 1e-6):
+    """The computation shared by linear and Performer attention, on features already computed.
+
+    fq (batch, n_q, m), fk (batch, n_k, m), v (batch, n_k, d_v) -> (batch, n_q, d_v).
+    """
+    if not causal:
+        return _bidirectional(fq, fk, v, form, chunk_size, eps)
+    if form == "parallel":
+        return _causal_parallel(fq, fk, v, eps)
+    if form == "chunked":
+        return _causal_chunked(fq, fk, v, chunk_size, eps)
+    return _causal_recurrent(fq, fk, v, eps)
+
+
+def _bidirectional(fq, fk, v, form, chunk_size, eps):
+    """No mask: one state S = Σ φ(k_j) v_jᵀ and z = Σ φ(k_j) for every query."""
+    batch, n_k, m = fk.shape
+    if form == "parallel":
+        state = fk.transpose(-2, -1) @ v                             # (batch, m, d_v)
+        z = fk.sum(-2)                                               # (batch, m)
+    else:
+        step = 1 if form == "recurrent" else chunk_size
+        state = fk.new_zeros(batch, m, v.shape[-1])                  # (batch, m, d_v)
+        z = fk.new_zeros(batch, m)                                   # (batch, m)
+        for j0 in range(0, n_k, step):
+            fk_c, v_c = fk[:, j0:j0 + step], v[:, j0:j0 + step]      # (batch, step, m), (batch, step, d_v)
+            state = state + fk_c.transpose(-2, -1) @ v_c             # (batch, m, d_v)
+            z = z + fk_c.sum(-2)                                     # (batch, m)
+    num = fq @ state                                                 # (batch, n_q, d_v)
+    den = fq @ z.unsqueeze(-1)                                       # (batch, n_q, 1)
+    return num / (den + eps)                                         # (batch, n_q, d_v)
+
+
+def _causal_parallel(fq, fk, v, eps):
+    """Every prefix state at once: S_i = Σ_{j<=i} φ(k_j) v_jᵀ via cumsum (n·m·d_v numbers)."""
+    outer = fk.unsqueeze(-1) * v.unsqueeze(-2)                       # (batch, n, m, d_v)
+    states = torch.cumsum(outer, dim=-3)                             # (batch, n, m, d_v)
+    z = torch.cumsum(fk, dim=-2)                                     # (batch, n, m)
+    num = (fq.unsqueeze(-2) @ states).squeeze(-2)                    # (batch, n, d_v)
+    den = (fq * z).sum(-1, keepdim=True)                             # (batch, n, 1)
+    return num / (den + eps)                                         # (batch, n, d_v)
+
+
+def _causal_recurrent(fq, fk, v, eps):
+    """One token at a time, like an RNN: the state (S, z) is all that is remembered."""
+    batch, n, m = fk.shape
+    state = fk.new_zeros(batch, m, v.shape[-1])                      # (batch, m, d_v)
+    z = fk.new_zeros(batch, m)                                       # (batch, m)
+    out = v.new_empty(batch, n, v.shape[-1])                         # (batch, n, d_v)
+    for i in range(n):
+        state = state + fk[:, i, :, None] * v[:, i, None, :]         # (batch, m, d_v)
+        z = z + fk[:, i]                                             # (batch, m)
+        num = (fq[:, i, None, :] @ state).squeeze(-2)                # (batch, d_v)
+        den = (fq[:, i] * z).sum(-1, keepdim=True)                   # (batch, 1)
+        out[:, i] = num / (den + eps)
+    return out
+
+
+def _causal_chunked(fq, fk, v, chunk_size, eps):
+    """Chunks of c tokens: a masked (c × c) kernel inside each chunk, prefix states across chunks."""
+    batch, n, m = fk.shape
+    d_v = v.shape[-1]
+    c = min(chunk_size, n)
+    n_chunks = math.ceil(n / c)
+    pad = n_chunks * c - n
+    fq_c = F.pad(fq, (0, 0, 0, pad)).view(batch, n_chunks, c, m)     # (batch, n_chunks, c, m)
+    fk_c = F.pad(fk, (0, 0, 0, pad)).view(batch, n_chunks, c, m)     # (batch, n_chunks, c, m)
+    v_c = F.pad(v, (0, 0, 0, pad)).view(batch, n_chunks, c, d_v)     # (batch, n_chunks, c, d_v)
+
+    # Inside each chunk: the kernel matrix with the future masked out (the only quadratic part, c²).
+    kernel = fq_c @ fk_c.transpose(-2, -1)                           # (batch, n_chunks, c, c)
+    kernel = kernel.tril_()                                          # (batch, n_chunks, c, c)
+    num = kernel @ v_c                                               # (batch, n_chunks, c, d_v)
+    den = kernel.sum(-1, keepdim=True)                               # (batch, n_chunks, c, 1)
+
+    # Across chunks: chunk t reads the state of all chunks before it (an exclusive prefix sum).
+    chunk_state = fk_c.transpose(-2, -1) @ v_c                       # (batch, n_chunks, m, d_v)
+    chunk_z = fk_c.sum(-2)                                           # (batch, n_chunks, m)
+    if n_chunks > 1:
+        before = torch.cumsum(chunk_state[:, :-1], dim=1)            # (batch, n_chunks - 1, m, d_v)
+        z_before = torch.cumsum(chunk_z[:, :-1], dim=1)              # (batch, n_chunks - 1, m)
+        num[:, 1:] += fq_c[:, 1:] @ before                           # (batch, n_chunks - 1, c, d_v)
+        den[:, 1:] += fq_c[:, 1:] @ z_before.unsqueeze(-1)           # (batch, n_chunks - 1, c, 1)
+    out = num / (den + eps)                                          # (batch, n_chunks, c, d_v)
+    return out.view(batch, n_chunks * c, d_v)[:, :n]                 # (batch, n, d_v)
