@@ -1,0 +1,87 @@
+"""Fixtures for the browser tests: a private JupyterLab and Debian's headless Chromium.
+
+Without chromium these tests are skipped with a message that says how to enable them; with
+SELFATTN_REQUIRE_BROWSER=1 (set by .ci/run) a missing chromium is a failure instead.
+SELFATTN_NOTEBOOKS_DIR points the tests at another folder of notebooks (default: notebooks/).
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import ARTIFACTS, notebooks_dir  # noqa: E402
+
+from selfattn.tools import jlab  # noqa: E402
+
+
+def pytest_collection_modifyitems(config, items):
+    here = Path(__file__).resolve().parent
+    for item in items:
+        if here in Path(str(item.fspath)).resolve().parents:
+            item.add_marker(pytest.mark.browser)
+
+
+def need_chromium() -> str:
+    path = jlab.chromium_path()
+    if path is None:
+        message = "browser tests need chromium: " + jlab.ENABLE_HINT
+        if jlab.browser_required():
+            pytest.fail(message + " (SELFATTN_REQUIRE_BROWSER is set, so this is a failure, not a skip)")
+        pytest.skip(message)
+    return path
+
+
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    return need_chromium()
+
+
+@pytest.fixture(scope="session")
+def browser(chromium):
+    with jlab.browser_session() as b:
+        yield b
+
+
+@pytest.fixture(scope="session")
+def lab(chromium, tmp_path_factory):
+    """JupyterLab serving a copy of the notebooks folder (the tests never write the real one)."""
+    root = tmp_path_factory.mktemp("lab-root")
+    jlab.copy_notebooks(notebooks_dir(), root)
+    with jlab.LabServer(root) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def screenshots() -> Path:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    return ARTIFACTS
+
+
+@pytest.fixture
+def page(browser):
+    """A fresh page that records every request leaving 127.0.0.1 and every failed request."""
+    context = browser.new_context(viewport={"width": 1280, "height": 1000})
+    p = context.new_page()
+    p.outside_requests = []
+    p.failed_requests = []
+
+    def on_request(req):
+        if not req.url.startswith(("http://127.0.0.1", "file://", "data:", "blob:", "about:")):
+            p.outside_requests.append(req.url)
+
+    def on_failed(req):
+        p.failed_requests.append(f"{req.url} ({req.failure})")
+
+    def on_response(resp):
+        if resp.status >= 400:
+            p.failed_requests.append(f"{resp.url} (HTTP {resp.status})")
+
+    p.on("request", on_request)
+    p.on("requestfailed", on_failed)
+    p.on("response", on_response)
+    yield p
+    context.close()
