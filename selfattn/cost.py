@@ -518,7 +518,7 @@ class ModelShape:
         return self.d_model // self.n_heads
 
 
-# The published shape of a 7-billion-parameter decoder (Llama 2 7B: 32 layers, 32 heads of 64)
+# The published shape of a 7-billion-parameter decoder (Llama 2 7B: 32 layers, 32 heads of d_head = 128)
 # and the same shape with grouped-query (8 key/value heads) and multi-query (1) attention.
 MODEL_SHAPES = {
     "MHA (32 key/value heads)": ModelShape("MHA (32 key/value heads)", 4096, 32, 32, 32),
