@@ -115,7 +115,7 @@ def online_softmax_figure(scores, steps, *, title: str | None = None):
     ax1.axhline(0, color="black", lw=0.6)
     ax1.set_xlabel("key position j")
     ax1.set_ylabel("score s_j")
-    ax1.legend(fontsize=7, frameon=False, ncol=2)
+    ax1.legend(fontsize=7, frameon=False, ncol=2, loc="lower left")
     ax1.set_title("scores, read one block at a time", fontsize=10)
     blocks = np.arange(len(steps))
     ax2.bar(blocks - 0.2, [st.running_sum for st in steps], width=0.4, color=PALETTE[0], label="running sum l")
