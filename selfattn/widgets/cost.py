@@ -88,7 +88,7 @@ class ContextExplorer(W.VBox):
             super().__init__([self.message])
             return
         style = {"description_width": "130px"}
-        self.n = W.SelectionSlider(options=[(f"{m:,}", m) for m in N_CHOICES], value=n, description="context length n",
+        self.n = W.SelectionSlider(options=list(N_CHOICES), value=n, description="context length n",
                                    continuous_update=True, style=style, layout=W.Layout(width="460px"))
         self.shape = W.Dropdown(options=list(cost.MODEL_SHAPES), value=shape, description="attention",
                                 style=style, layout=W.Layout(width="460px"))
