@@ -73,3 +73,11 @@ def test_demo_is_the_largest_size_and_step_changes_what_is_shown():
         w.step(i)
     assert w.numbers() != first and len(w.numbers()["clicks"]) == 3
     assert repr(w) == "MaskEditor(16 tokens, preset='causal', 3 cell(s) changed)"
+
+
+def test_a_click_message_from_the_browser_reaches_the_editor():
+    # What the comm does with the message heatmap.js sends on a click (ipywidgets' Widget._handle_msg).
+    w = MaskEditor("the bank by the river", "causal")
+    msg = {"content": {"data": {"method": "custom", "content": {"event": "click", "row": 4, "col": 0}}}, "buffers": []}
+    w.heatmap._handle_msg(msg)
+    assert w.numbers()["clicks"] == [(4, 0)] and w.heatmap.blocked[4][0] is True
