@@ -544,3 +544,16 @@ def wait_until(predicate, timeout: float, interval: float = 0.1, what: str = "co
             return last
         time.sleep(interval)
     raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+def chromium_or_skip() -> str:
+    """For tests: the chromium path, or skip (fail when SELFATTN_REQUIRE_BROWSER is set)."""
+    import pytest
+
+    path = chromium_path()
+    if path is None:
+        message = "browser tests need chromium: " + ENABLE_HINT
+        if browser_required():
+            pytest.fail(message + " (SELFATTN_REQUIRE_BROWSER is set, so this is a failure, not a skip)")
+        pytest.skip(message)
+    return path

@@ -25,19 +25,9 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.browser)
 
 
-def need_chromium() -> str:
-    path = jlab.chromium_path()
-    if path is None:
-        message = "browser tests need chromium: " + jlab.ENABLE_HINT
-        if jlab.browser_required():
-            pytest.fail(message + " (SELFATTN_REQUIRE_BROWSER is set, so this is a failure, not a skip)")
-        pytest.skip(message)
-    return path
-
-
 @pytest.fixture(scope="session")
 def chromium() -> str:
-    return need_chromium()
+    return jlab.chromium_or_skip()
 
 
 @pytest.fixture(scope="session")
