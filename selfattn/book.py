@@ -15,7 +15,7 @@ def setup(seed: int = 0) -> None:
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
-    torch.set_num_threads(min(2, torch.get_num_threads()))
+    torch.set_num_threads(1)  # the book's tensors are tiny: one thread is fastest and bit-reproducible
     np.set_printoptions(precision=3, suppress=True, linewidth=100)
     torch.set_printoptions(precision=3, sci_mode=False, linewidth=100)
     try:  # figures are optional for the math; set the book's style only where matplotlib is used

@@ -25,3 +25,4 @@ def test_math_modules_import_no_screen_library():
             f"bad = [m for m in {SCREEN!r} if m in sys.modules]\nprint(','.join(bad))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert out == "", f"math modules pulled in {out}; move drawing code to selfattn.viz or selfattn.widgets"
+

@@ -43,7 +43,7 @@ class Heatmap(anywidget.AnyWidget):
     def __init__(self, values=None, row_labels=None, col_labels=None, **kwargs):
         super().__init__(**kwargs)
         self._click_handlers: list[Callable[[int, int], None]] = []
-        self.on_msg(self._handle_msg)
+        self.on_msg(self._on_custom_msg)
         if values is not None:
             self.show(values, row_labels, col_labels)
 
@@ -73,7 +73,8 @@ class Heatmap(anywidget.AnyWidget):
         for handler in self._click_handlers:
             handler(int(row), int(col))
 
-    def _handle_msg(self, _widget, content, _buffers) -> None:
+    def _on_custom_msg(self, _widget, content, _buffers) -> None:
+        # (not named _handle_msg: that is ipywidgets' own comm handler, which this must not shadow)
         if isinstance(content, dict) and content.get("event") == "click":
             self.click(content["row"], content["col"])
 

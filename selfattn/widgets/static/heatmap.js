@@ -67,6 +67,9 @@ function render({ model, el }) {
     const vals = model.get("values"), blocked = model.get("blocked");
     const signed = model.get("signed"), sel = model.get("selected");
     root.dataset.values = JSON.stringify(vals);
+    root.dataset.left = String(left);
+    root.dataset.top = String(top);
+    root.dataset.cell = String(cell);
     root.dataset.blocked = JSON.stringify(blocked);
     title.textContent = model.get("title");
     canvas.width = left + cols.length * cell + 4;
