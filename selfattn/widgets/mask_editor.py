@@ -28,28 +28,6 @@ PRESET_LABELS = (
 DEMO_TEXT = "the cat sat on the mat because it was tired and slept by the river bank"
 
 
-class _ClickableHeatmap(Heatmap):
-    """The Heatmap with browser clicks delivered to Python.
-
-    Heatmap (selfattn/widgets/heatmap.py) names its click listener `_handle_msg`, which shadows
-    ipywidgets' own `Widget._handle_msg(msg)`, the method the comm calls for every message from
-    the browser; a real click therefore raises a TypeError in the kernel and never arrives.
-    This subclass restores ipywidgets' handler and listens for the custom click message itself.
-    It is equivalent to Heatmap once Heatmap's listener is renamed, and can then be dropped.
-    """
-
-    _handle_msg = W.Widget._handle_msg
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self._msg_callbacks.callbacks.clear()      # whatever Heatmap registered: one listener only
-        self.on_msg(self._on_custom_msg)
-
-    def _on_custom_msg(self, _widget, content, _buffers) -> None:
-        if isinstance(content, dict) and content.get("event") == "click":
-            self.click(content["row"], content["col"])
-
-
 class MaskEditor(W.VBox):
     """An n×n grid of attention weights under an editable mask (n at most MAX_TOKENS = 16).
 
@@ -64,7 +42,7 @@ class MaskEditor(W.VBox):
 
     def __init__(self, text: str = "the bank by the river", preset: str = "causal", *,
                  length: int | None = None, width: int = 3):
-        self.heatmap = _ClickableHeatmap()
+        self.heatmap = Heatmap()
         self.heatmap.title = "attention weights under the mask"
         self.heatmap.caption = "click a cell to block it or open it again; hover to read a weight"
         self.heatmap.on_click(self._on_cell)
