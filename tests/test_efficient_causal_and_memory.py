@@ -60,9 +60,9 @@ N_BIG = 1024
 NO_SQUARE = {
     "sliding_window": lambda q, k, v: sliding_window_attention(q, k, v, 32, global_tokens=[0, 5]),
     "sliding_window_bidirectional": lambda q, k, v: sliding_window_attention(q, k, v, 32, causal=False),
-    "tiled": lambda q, k, v: tiled_attention(q, k, v, block_size=128, query_block_size=256),
-    "tiled_causal": lambda q, k, v: tiled_attention(q, k, v, block_size=128, causal=True, query_block_size=256),
-    "bigbird": lambda q, k, v: block_sparse_attention(q, k, v, bigbird_layout(N_BIG, 32)),
+    "tiled": lambda q, k, v: tiled_attention(q, k, v, block_size=256, query_block_size=256),
+    "tiled_causal": lambda q, k, v: tiled_attention(q, k, v, block_size=256, causal=True, query_block_size=256),
+    "bigbird": lambda q, k, v: block_sparse_attention(q, k, v, bigbird_layout(N_BIG, 64)),
     "linear_chunked": lambda q, k, v: linear_attention(q, k, v, chunk_size=32),
     "performer": lambda q, k, v: performer_attention(q, k, v, 64),
 }

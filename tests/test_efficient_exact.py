@@ -202,3 +202,25 @@ def test_custom_scale_is_used():
     ref = attention(q, k, v, causal=True, scale=0.3).output
     torch.testing.assert_close(tiled_attention(q, k, v, block_size=5, causal=True, scale=0.3), ref, atol=ATOL, rtol=0)
     torch.testing.assert_close(sliding_window_attention(q, k, v, 12, scale=0.3), ref, atol=ATOL, rtol=0)
+
+
+def test_tiled_rescales_when_the_running_maximum_jumps():
+    """Keys whose scores grow block after block (by far more than the lazy-rescale margin)."""
+    g = torch.Generator().manual_seed(4)
+    q = torch.randn(1, 20, 4, generator=g, dtype=torch.float64).abs() + 1.0
+    k = torch.randn(1, 50, 4, generator=g, dtype=torch.float64).abs() * torch.linspace(0, 40, 50).view(1, 50, 1)
+    v = torch.randn(1, 50, 3, generator=g, dtype=torch.float64)
+    for causal in (False, True):
+        out = tiled_attention(q, k, v, block_size=6, causal=causal, query_block_size=7)
+        torch.testing.assert_close(out, attention(q, k, v, causal=causal).output, atol=1e-12, rtol=0)
+
+
+def test_non_finite_input_is_refused_with_its_position():
+    from selfattn import AttentionInputError
+    q, k, v = qkv(6, lead=(1,))
+    k[0, 4, 2] = float("nan")
+    with pytest.raises(AttentionInputError, match=r"k contains 1 non-finite value.*NaN at index \(0, 4, 2\)"):
+        sliding_window_attention(q, k, v, 2)
+    big = torch.full((1, 6, 4), 3e38)                                # finite, although its sum overflows
+    out = tiled_attention(big * 0, big, torch.ones(1, 6, 3), block_size=2)
+    assert torch.isfinite(out).all()

@@ -36,7 +36,7 @@ from ._common import positive_int, prepare
 __all__ = ["linear_attention", "FEATURE_MAPS", "FORMS"]
 
 FEATURE_MAPS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
-    "elu": lambda x: F.elu(x) + 1.0,      # Katharopoulos et al.: positive, smooth, keeps negative inputs
+    "elu": lambda x: F.elu(x).add_(1.0),  # Katharopoulos et al.: positive, smooth, keeps negative inputs
     "relu": F.relu,                       # non-negative; a query whose features are all 0 gathers nothing
 }
 FORMS = ("parallel", "chunked", "recurrent")
@@ -136,29 +136,31 @@ def _causal_recurrent(fq, fk, v, eps):
 
 
 def _causal_chunked(fq, fk, v, chunk_size, eps):
-    """Chunks of c tokens: a masked (c × c) kernel inside each chunk, prefix states across chunks."""
+    """Chunks of c tokens: a masked (c × c) kernel inside each chunk, prefix states across chunks.
+
+    The denominator rides along with the numerator: with a column of ones appended to v,
+    Σ φ(k_j) [v_j, 1] gives the state S and the normaliser z in one product.
+    """
     batch, n, m = fk.shape
     d_v = v.shape[-1]
     c = min(chunk_size, n)
     n_chunks = math.ceil(n / c)
     pad = n_chunks * c - n
-    fq_c = F.pad(fq, (0, 0, 0, pad)).view(batch, n_chunks, c, m)     # (batch, n_chunks, c, m)
-    fk_c = F.pad(fk, (0, 0, 0, pad)).view(batch, n_chunks, c, m)     # (batch, n_chunks, c, m)
-    v_c = F.pad(v, (0, 0, 0, pad)).view(batch, n_chunks, c, d_v)     # (batch, n_chunks, c, d_v)
+    v1 = torch.cat([v, v.new_ones(batch, n, 1)], dim=-1)             # (batch, n, d_v + 1)
+    if pad:
+        fq, fk, v1 = (F.pad(t, (0, 0, 0, pad)) for t in (fq, fk, v1))   # (batch, n_chunks·c, ·)
+    fq_c = fq.reshape(batch, n_chunks, c, m)                         # (batch, n_chunks, c, m)
+    fk_c = fk.reshape(batch, n_chunks, c, m)                         # (batch, n_chunks, c, m)
+    v_c = v1.view(batch, n_chunks, c, d_v + 1)                       # (batch, n_chunks, c, d_v + 1)
 
     # Inside each chunk: the kernel matrix with the future masked out (the only quadratic part, c²).
-    kernel = fq_c @ fk_c.transpose(-2, -1)                           # (batch, n_chunks, c, c)
-    kernel = kernel.tril_()                                          # (batch, n_chunks, c, c)
-    num = kernel @ v_c                                               # (batch, n_chunks, c, d_v)
-    den = kernel.sum(-1, keepdim=True)                               # (batch, n_chunks, c, 1)
+    kernel = (fq_c @ fk_c.transpose(-2, -1)).tril_()                 # (batch, n_chunks, c, c)
+    num = kernel @ v_c                                               # (batch, n_chunks, c, d_v + 1)
 
     # Across chunks: chunk t reads the state of all chunks before it (an exclusive prefix sum).
-    chunk_state = fk_c.transpose(-2, -1) @ v_c                       # (batch, n_chunks, m, d_v)
-    chunk_z = fk_c.sum(-2)                                           # (batch, n_chunks, m)
     if n_chunks > 1:
-        before = torch.cumsum(chunk_state[:, :-1], dim=1)            # (batch, n_chunks - 1, m, d_v)
-        z_before = torch.cumsum(chunk_z[:, :-1], dim=1)              # (batch, n_chunks - 1, m)
-        num[:, 1:] += fq_c[:, 1:] @ before                           # (batch, n_chunks - 1, c, d_v)
-        den[:, 1:] += fq_c[:, 1:] @ z_before.unsqueeze(-1)           # (batch, n_chunks - 1, c, 1)
-    out = num / (den + eps)                                          # (batch, n_chunks, c, d_v)
-    return out.view(batch, n_chunks * c, d_v)[:, :n]                 # (batch, n, d_v)
+        state = fk_c[:, :-1].transpose(-2, -1) @ v_c[:, :-1]         # (batch, n_chunks - 1, m, d_v + 1)
+        before = torch.cumsum(state.view(batch, n_chunks - 1, -1), dim=1)   # (batch, n_chunks - 1, m·(d_v + 1))
+        num[:, 1:] += fq_c[:, 1:] @ before.view(batch, n_chunks - 1, m, d_v + 1)   # (batch, n_chunks - 1, c, d_v + 1)
+    out = num[..., :d_v] / (num[..., d_v:] + eps)                    # (batch, n_chunks, c, d_v)
+    return out.reshape(batch, n_chunks * c, d_v)[:, :n]              # (batch, n, d_v)

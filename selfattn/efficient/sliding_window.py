@@ -30,12 +30,12 @@ __all__ = ["sliding_window_attention", "sliding_window_mask", "sliding_window_bl
 
 
 def sliding_window_block_size(window: int) -> int:
-    """The query-block size used for a window: 64 to 128 queries, fewer when the window is small.
+    """The query-block size used for a window: 64 queries, fewer when the window is small.
 
     A block of b queries computes b·(b + window - 1) scores for about b·window useful ones, so
     smaller blocks waste less; but very small blocks make matrix products inefficient.
     """
-    return max(8, min(128, 1 << (max(window, 1) - 1).bit_length()))
+    return max(8, min(64, 1 << (max(window, 1) - 1).bit_length()))
 
 
 def sliding_window_mask(n: int, window: int, *, causal: bool = True, global_tokens=None) -> torch.Tensor:
@@ -58,80 +58,110 @@ def sliding_window_attention(q, k, v, window, *, causal: bool = True, global_tok
 
     q (..., n, d_k), k (..., n, d_k), v (..., n, d_v) -> output (..., n, d_v), equal to
     `selfattn.attention(q, k, v, mask=sliding_window_mask(n, window, causal=causal,
-    global_tokens=global_tokens))` but computed in blocks: time and memory grow like
-    n·window, not n². global_tokens: optional list of positions that see and are seen by
-    every token (causality still applies when causal=True).
+    global_tokens=global_tokens))` but computed in blocks: time grows like n·window, not n²,
+    and the extra memory is a fixed budget of scores (plus the global rows), whatever n is.
+    global_tokens: optional list of positions that see and are seen by every token
+    (causality still applies when causal=True).
     """
     p = prepare(q, k, v, scale=scale, same_length="sliding_window_attention")
     window = positive_int(window, "window")
     n = p.n_q
     g = token_indices(global_tokens, n, "global_tokens")
-    qs = p.q * p.scale                                                # (batch, n, d_k)
-    out = _local_blocks(qs, p.k, p.v, window, causal, g)              # (batch, n, d_v)
-    if g.numel():
-        out[:, g] = _global_rows(qs[:, g], p.k, p.v, g, causal)       # (batch, n_global, d_v)
+    q, k, v = p.q.contiguous(), p.k.contiguous(), p.v.contiguous()
+    out = q.new_empty(q.shape[0], n, v.shape[-1])                    # (batch, n, d_v)
+    for i in range(q.shape[0]):                                      # one sequence (and head) at a time
+        _local_blocks(q[i], k[i], v[i], p.scale, window, causal, g, out[i])
+        if g.numel():
+            out[i, g] = _global_rows(q[i, g], k[i], v[i], p.scale, g, causal)   # (n_global, d_v)
     return p.finish(out)
 
 
-def _local_blocks(qs, k, v, window: int, causal: bool, g: torch.Tensor) -> torch.Tensor:
-    """Window attention of every query (plus the global keys), block by block. qs is pre-scaled."""
-    batch, n, d_k = qs.shape
+def _strips(x: torch.Tensor, first_row: int, n_blocks: int, b: int, strip: int) -> torch.Tensor:
+    """(n_blocks, strip, d) view: strip c holds rows first_row + c·b .. + strip - 1 of x (n, d), no copy."""
+    d = x.shape[-1]
+    return x.as_strided((n_blocks, strip, d), (b * d, d, 1), x.storage_offset() + first_row * d)
+
+
+def _local_blocks(q, k, v, scale: float, window: int, causal: bool, g: torch.Tensor, out: torch.Tensor) -> None:
+    """Window attention (plus the global keys) of one sequence, q (n, d_k), written into out (n, d_v).
+
+    Block c holds queries c·b .. c·b + b - 1 and reads the strip of keys c·b - left ..
+    c·b + b - 1 + right. Blocks whose strip lies inside 0..n-1 read it straight from k and v;
+    the few blocks at the ends read from small zero-padded copies, with the padding hidden.
+    """
+    n, d_k = q.shape
     d_v = v.shape[-1]
     b = min(sliding_window_block_size(window), n)
     n_blocks = math.ceil(n / b)
     left = window - 1                              # keys before the block's first query
     right = 0 if causal else window - 1            # keys after the block's last query
     strip = b + left + right                       # keys one block of queries can see
-    tail = n_blocks * b - n                        # padding that makes n a multiple of b
 
-    # Zero-padded keys and values; every block's strip is a view into them (no copy).
-    kp = F.pad(k, (0, 0, left, tail + right))                        # (batch, left + n_blocks·b + right, d_k)
-    vp = F.pad(v, (0, 0, left, tail + right))                        # (batch, left + n_blocks·b + right, d_v)
-    k_strips = kp.unfold(1, strip, b)                                # (batch, n_blocks, d_k, strip)
-    v_strips = vp.unfold(1, strip, b).transpose(-2, -1)              # (batch, n_blocks, strip, d_v)
-    q_blocks = F.pad(qs, (0, 0, 0, tail)).view(batch, n_blocks, b, d_k)   # (batch, n_blocks, b, d_k)
-
-    # Query r of a block and key t of its strip are (r + left - t) positions apart, whichever block.
+    # Query r of a block and key t of its strip are (r + left - t) positions apart, in every block,
+    # so one (b, strip) table of 0 / -inf, added during the matrix product, applies the window.
     r = torch.arange(b).unsqueeze(1)                                 # (b, 1)
     t = torch.arange(strip).unsqueeze(0)                             # (1, strip)
     offset = r + left - t                                            # (b, strip): i - j
     hidden = (offset < 0) | (offset >= window) if causal else (offset.abs() >= window)   # (b, strip)
-
+    bias = torch.zeros(b, strip, dtype=q.dtype).masked_fill_(hidden, float("-inf"))      # (b, strip)
     if g.numel():
-        k_global = k[:, g].transpose(-2, -1)                         # (batch, d_k, n_global)
-        v_global = v[:, g]                                           # (batch, n_global, d_v)
+        k_global_t = k[g].T                                          # (d_k, n_global)
+        v_global = v[g]                                              # (n_global, d_v)
 
-    out = qs.new_empty(batch, n_blocks, b, d_v)                      # (batch, n_blocks, b, d_v)
-    per_group = max(1, _common.SCORE_BUDGET // (batch * b * (strip + g.numel())))
-    for c0 in range(0, n_blocks, per_group):
-        c1 = min(c0 + per_group, n_blocks)
-        scores = q_blocks[:, c0:c1] @ k_strips[:, c0:c1]             # (batch, blocks, b, strip)
-        scores.masked_fill_(hidden, float("-inf"))
-        # Strip positions outside 0..n-1 (padding) exist only near the two ends.
-        j = torch.arange(c0, c1).unsqueeze(1) * b - left + t         # (blocks, strip): key positions
-        outside = (j < 0) | (j >= n)                                 # (blocks, strip)
-        if outside.any():
-            scores.masked_fill_(outside.unsqueeze(1), float("-inf"))
+    first_inside = math.ceil(left / b)                               # first block whose strip starts at row >= 0
+    last_inside = (n - right - b) // b                               # last block whose strip ends at row <= n - 1
+    per_group = max(1, _common.SCORE_BUDGET // (b * (strip + g.numel())))
+
+    def groups(start: int, stop: int):
+        return [(c0, min(c0 + per_group, stop)) for c0 in range(start, stop, per_group)]
+
+    ranges = (groups(0, min(first_inside, n_blocks))                 # blocks near the start
+              + groups(first_inside, last_inside + 1)                # the interior
+              + groups(max(first_inside, last_inside + 1), n_blocks))   # blocks near the end
+
+    for c0, c1 in ranges:
+        if c1 <= c0:
+            continue
+        blocks = c1 - c0
+        lo, hi = c0 * b - left, (c1 - 1) * b + b + right             # rows of k that these strips span
+        q_rows = q[c0 * b:min(c1 * b, n)]                            # (<= blocks·b, d_k)
+        if c1 * b > n:                                               # the last block is partial
+            q_rows = F.pad(q_rows, (0, 0, 0, c1 * b - n))            # (blocks·b, d_k)
+        q_blocks = q_rows.view(blocks, b, d_k)                       # (blocks, b, d_k)
+        if lo >= 0 and hi <= n:
+            k_strips = _strips(k, lo, blocks, b, strip)              # (blocks, strip, d_k)
+            v_strips = _strips(v, lo, blocks, b, strip)              # (blocks, strip, d_v)
+        else:                                                        # pad with zeros, hide them below
+            pad = (0, 0, max(0, -lo), max(0, hi - n))
+            k_strips = _strips(F.pad(k[max(lo, 0):min(hi, n)], pad), 0, blocks, b, strip)   # (blocks, strip, d_k)
+            v_strips = _strips(F.pad(v[max(lo, 0):min(hi, n)], pad), 0, blocks, b, strip)   # (blocks, strip, d_v)
+        scores = torch.baddbmm(bias, q_blocks, k_strips.transpose(-2, -1), alpha=scale)   # (blocks, b, strip)
+        if lo < 0 or hi > n:
+            j = torch.arange(c0, c1).unsqueeze(1) * b - left + t     # (blocks, strip): key positions
+            scores.masked_fill_(((j < 0) | (j >= n)).unsqueeze(1), float("-inf"))
         if g.numel():
-            i = torch.arange(c0 * b, c1 * b).view(c1 - c0, b, 1)     # (blocks, b, 1): query positions
+            i = torch.arange(c0 * b, c1 * b).view(blocks, b, 1)      # (blocks, b, 1): query positions
             gap = i - g                                              # (blocks, b, n_global): i - j
             seen = (gap >= 0) & (gap < window) if causal else gap.abs() < window
             hide_g = seen | (gap < 0) if causal else seen            # counted in the strip already, or future
-            scores_g = q_blocks[:, c0:c1] @ k_global.unsqueeze(1)    # (batch, blocks, b, n_global)
+            scores_g = (q_blocks @ k_global_t).mul_(scale)           # (blocks, b, n_global)
             scores_g.masked_fill_(hide_g, float("-inf"))
-            scores = torch.cat([scores, scores_g], dim=-1)           # (batch, blocks, b, strip + n_global)
-        weights = torch.softmax(scores, dim=-1)                      # (batch, blocks, b, strip [+ n_global])
-        block_out = weights[..., :strip] @ v_strips[:, c0:c1]        # (batch, blocks, b, d_v)
+            scores = torch.cat([scores, scores_g], dim=-1)           # (blocks, b, strip + n_global)
+        weights = torch.softmax(scores, dim=-1)                      # (blocks, b, strip [+ n_global])
+        rows = min(c1 * b, n) - c0 * b
+        if rows == blocks * b and not g.numel():                     # write straight into the output
+            torch.bmm(weights, v_strips, out=out[c0 * b:c1 * b].view(blocks, b, d_v))
+            continue
+        block_out = weights[..., :strip] @ v_strips                  # (blocks, b, d_v)
         if g.numel():
-            block_out += weights[..., strip:] @ v_global.unsqueeze(1)   # (batch, blocks, b, d_v)
-        out[:, c0:c1] = block_out
-    return out.view(batch, n_blocks * b, d_v)[:, :n]                 # (batch, n, d_v)
+            block_out += weights[..., strip:] @ v_global             # (blocks, b, d_v)
+        out[c0 * b:c0 * b + rows] = block_out.view(blocks * b, d_v)[:rows]
 
 
-def _global_rows(qs_g, k, v, g: torch.Tensor, causal: bool) -> torch.Tensor:
+def _global_rows(q_g, k, v, scale: float, g: torch.Tensor, causal: bool) -> torch.Tensor:
     """Full attention for the global queries: a few rows over all n keys."""
-    scores = qs_g @ k.transpose(-2, -1)                              # (batch, n_global, n)
+    scores = (q_g @ k.T).mul_(scale)                                 # (n_global, n)
     if causal:
         j = torch.arange(k.shape[-2])                                # (n,)
-        scores.masked_fill_(j > g.unsqueeze(1), float("-inf"))       # (n_global, n) mask broadcast
-    return torch.softmax(scores, dim=-1) @ v                         # (batch, n_global, d_v)
+        scores.masked_fill_(j > g.unsqueeze(1), float("-inf"))       # (n_global, n)
+    return torch.softmax(scores, dim=-1) @ v                         # (n_global, d_v)

@@ -29,7 +29,7 @@ from ._common import positive_int, prepare
 
 __all__ = ["tiled_attention", "online_softmax_step", "QUERY_TILE"]
 
-QUERY_TILE = 1024    # queries per tile (default): large enough that Python's per-step cost is small
+QUERY_TILE = 512     # queries per tile (default): a 512 × 512 float32 score block is 1 MB, cache-sized
 
 
 def online_softmax_step(m, l, acc, scores, v_block):
@@ -59,32 +59,56 @@ def tiled_attention(q, k, v, *, block_size: int, causal: bool = False, scale: fl
     block_size = positive_int(block_size, "block_size")
     tile = QUERY_TILE if query_block_size is None else positive_int(query_block_size, "query_block_size")
     p = prepare(q, k, v, scale=scale)
-    qs = p.q * p.scale                                               # (batch, n_q, d_k)
-    k_t = p.k.transpose(-2, -1)                                      # (batch, d_k, n_k)
-    v = p.v
-    batch, n_q, n_k, d_v = qs.shape[0], p.n_q, p.n_k, v.shape[-1]
-    out = qs.new_empty(batch, n_q, d_v)                              # (batch, n_q, d_v)
-    neg_inf = float("-inf")
+    q, k_t, v = p.q, p.k.transpose(-2, -1), p.v                     # (batch, n_q, d_k), (batch, d_k, n_k), (batch, n_k, d_v)
+    batch, n_q, n_k, d_v = q.shape[0], p.n_q, p.n_k, v.shape[-1]
+    out = q.new_empty(batch, n_q, d_v)                               # (batch, n_q, d_v)
     for i0 in range(0, n_q, tile):
         i1 = min(i0 + tile, n_q)
-        q_tile = qs[:, i0:i1]                                        # (batch, tile, d_k)
-        m = qs.new_full((batch, i1 - i0, 1), neg_inf)                # (batch, tile, 1) running max
-        l = qs.new_zeros(batch, i1 - i0, 1)                          # (batch, tile, 1) running sum
-        acc = qs.new_zeros(batch, i1 - i0, d_v)                      # (batch, tile, d_v) running output
         last_key = min(n_k, i1) if causal else n_k                   # keys beyond the tile's last query: skipped
-        for j0 in range(0, last_key, block_size):
-            j1 = min(j0 + block_size, n_k)
-            s = q_tile @ k_t[:, :, j0:j1]                            # (batch, tile, block)
-            if causal and j1 - 1 > i0:                               # the block crosses the diagonal
-                future = torch.arange(j0, j1) > torch.arange(i0, i1).unsqueeze(1)   # (tile, block)
-                s.masked_fill_(future, neg_inf)
-            # The online-softmax step of `online_softmax_step`, done in place to save memory traffic.
-            # Key 0 is in the first block and visible to every query, so m is finite after it.
-            m_new = torch.maximum(m, s.amax(-1, keepdim=True))      # (batch, tile, 1)
-            alpha = torch.exp(m - m_new)                             # (batch, tile, 1)
-            s.sub_(m_new).exp_()                                     # (batch, tile, block): exp(s - m_new)
-            l.mul_(alpha).add_(s.sum(-1, keepdim=True))
-            acc.mul_(alpha).baddbmm_(s, v[:, j0:j1])                 # (batch, tile, d_v)
-            m = m_new
-        out[:, i0:i1] = acc.div_(l)
+        out[:, i0:i1] = _one_tile(q[:, i0:i1], k_t, v, p.scale, block_size, i0, last_key if causal else None)
     return p.finish(out)
+
+
+# Rescale only when a row's maximum has grown by more than this (in units of the exponent): until
+# then exp(s - m) stays below e^8 ≈ 3000, far from overflow, and the result is unchanged (the
+# final acc / l does not depend on which reference m was subtracted). This is the "lazy
+# rescaling" of recent Flash attention versions; it saves a pass over most score blocks.
+RESCALE_MARGIN = 8.0
+
+
+def _one_tile(q_tile, k_t, v, scale: float, block_size: int, i0: int, causal_end: int | None):
+    """Online softmax of one tile of queries over the key blocks; causal_end: None, or keys to visit."""
+    batch, rows, _ = q_tile.shape
+    n_k = k_t.shape[-1]
+    last_key = n_k if causal_end is None else causal_end
+    acc = q_tile.new_zeros(batch, rows, v.shape[-1])                 # (batch, rows, d_v) running output
+    l = q_tile.new_zeros(batch, rows, 1)                             # (batch, rows, 1) running sum
+    m = None                                                         # (batch, rows, 1) running max
+    buffer = q_tile.new_empty(batch, rows, min(block_size, n_k))     # (batch, rows, block) reused for every block
+    query_pos = torch.arange(i0, i0 + rows).unsqueeze(1)             # (rows, 1)
+    for j0 in range(0, last_key, block_size):
+        j1 = min(j0 + block_size, n_k)
+        s = buffer if j1 - j0 == buffer.shape[-1] else buffer[..., :j1 - j0]   # (batch, rows, block)
+        if m is None:                                                # first block: s = q kᵀ · scale
+            torch.baddbmm(s, q_tile, k_t[..., j0:j1], beta=0, alpha=scale, out=s)
+        else:                                                        # later blocks: s = q kᵀ · scale - m, in one product
+            torch.baddbmm(m.neg(), q_tile, k_t[..., j0:j1], alpha=scale, out=s)
+        if causal_end is not None and j1 - 1 > i0:                   # the block crosses the diagonal
+            s.masked_fill_(torch.arange(j0, j1) > query_pos, float("-inf"))
+        if m is None:
+            # Key 0 is in this block and visible to every query, so every row's max is finite.
+            m = s.amax(-1, keepdim=True)                             # (batch, rows, 1)
+            s.sub_(m)
+        else:
+            growth = s.amax(-1, keepdim=True)                        # (batch, rows, 1): new max - old max
+            if bool((growth > RESCALE_MARGIN).any()):
+                growth.clamp_(min=0.0)
+                s.sub_(growth)
+                m.add_(growth)
+                alpha = growth.neg_().exp_()                         # exp(m_old - m_new), (batch, rows, 1)
+                l.mul_(alpha)
+                acc.mul_(alpha)
+        s.exp_()                                                     # (batch, rows, block): exp(score - m)
+        l.add_(s.sum(-1, keepdim=True))
+        acc.baddbmm_(s, v[:, j0:j1])                                 # (batch, rows, d_v)
+    return acc.div_(l)                                               # (batch, rows, d_v)
