@@ -57,3 +57,10 @@ def test_random_feature_explorer_error_matches_the_math():
     assert w.numbers()["n_features"] == 1024
     assert len(w.approx.values) == 8 and len(w.exact.values) == 8
     assert RandomFeatureExplorer(n=8, n_features=100).n_features.value == 128
+
+
+def test_updates_run_on_one_thread_and_restore_the_setting():
+    before = torch.get_num_threads()
+    w = SparsePatternExplorer(n=8)
+    w.step(2)
+    assert torch.get_num_threads() == before
