@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup lab test unit notebooks lock bench clean
+.PHONY: setup lab test unit browser notebooks book learner lock bench latency clean
 
 setup: $(STAMP)
 
@@ -19,14 +19,23 @@ $(STAMP): requirements.txt pyproject.toml
 lab: $(STAMP)  ## open the book in JupyterLab on its start page
 	$(BIN)/jupyter lab notebooks/00_start_here.ipynb
 
-test: $(STAMP)  ## every test: unit tests, nbval over every notebook, the browser tests where chromium exists
-	$(BIN)/python -m pytest
+test: $(STAMP)  ## every test, with networking off: unit tests, nbval over every notebook, the static book, the learner build, the browser tests where chromium exists
+	$(BIN)/python -m selfattn.tools.offline $(BIN)/python -m pytest
 
-unit: $(STAMP)  ## unit tests only (fast; no notebooks)
-	$(BIN)/python -m pytest tests -p no:nbval -o addopts=-ra
+unit: $(STAMP)  ## unit tests only (fast; no notebooks, no browser, nothing slow)
+	$(BIN)/python -m pytest tests -p no:nbval -o addopts=-ra -m "not browser and not slow"
+
+browser: $(STAMP)  ## the browser tests only: every chapter in JupyterLab, and the static book (needs chromium)
+	$(BIN)/python -m pytest tests -p no:nbval -o addopts=-ra -m browser
 
 notebooks: $(STAMP)  ## re-execute every notebook in place, as a clean Restart & Run All
 	$(BIN)/python -m selfattn.tools.execute notebooks/*.ipynb
+
+book: $(STAMP)  ## the static book from the stored outputs, offline: build/book/html/index.html
+	$(BIN)/python -m selfattn.tools.build_book
+
+learner: $(STAMP)  ## learner notebooks without solutions, in learner/ (keeps any you have worked in)
+	$(BIN)/python -m selfattn.tools.learner
 
 lock:  ## re-resolve requirements.in into exact pins in requirements.txt
 	rm -rf /tmp/selfattn-lock && $(PYTHON) -m venv /tmp/selfattn-lock
@@ -36,6 +45,9 @@ lock:  ## re-resolve requirements.in into exact pins in requirements.txt
 
 bench: $(STAMP)  ## the attention benchmark: prints a table, writes JSON under benchmarks/results/
 	$(BIN)/python -m selfattn.bench
+
+latency: $(STAMP)  ## input-to-pixels latency of every widget in JupyterLab (needs chromium): benchmarks/results/widget_latency.md
+	$(BIN)/python benchmarks/widget_latency.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info

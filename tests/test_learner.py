@@ -126,3 +126,20 @@ def test_learner_notebook_runs_and_reports_not_attempted(path, learner_dir):
         text = _text(cell)
         assert "not attempted" in text.lower(), f"{path.name} cell {i}: the check does not say 'not attempted':\n{text}"
         assert "✔" not in text, f"{path.name} cell {i}: a check passes in the learner version (solution left in?):\n{text}"
+
+
+def test_rebuilding_keeps_a_learner_notebook_with_work_in_it(tmp_path):
+    src = tmp_path / "src"
+    src.mkdir()
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("x = 2  # SOLUTION")]
+    nbformat.write(nb, src / "01_x.ipynb")
+    out = tmp_path / "learner"
+    assert learner.build([src / "01_x.ipynb"], out) == {"01_x.ipynb": 1}
+    worked = nbformat.read(out / "01_x.ipynb", as_version=4)
+    worked.cells[0].source = "x = 2"
+    worked.cells[0].execution_count = 1
+    nbformat.write(worked, out / "01_x.ipynb")
+    assert learner.build([src / "01_x.ipynb"], out) == {"01_x.ipynb": None}
+    assert nbformat.read(out / "01_x.ipynb", as_version=4).cells[0].source == "x = 2"
+    assert learner.build([src / "01_x.ipynb"], out, force=True) == {"01_x.ipynb": 1}

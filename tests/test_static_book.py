@@ -45,6 +45,7 @@ def server(site):
     httpd.shutdown()
 
 
+@pytest.mark.slow
 def test_every_chapter_has_a_page_and_nothing_loads_from_another_host(site):
     missing = [nb.name for nb in NOTEBOOKS if not (site / "notebooks" / f"{nb.stem}.html").exists()]
     assert not missing, f"chapters without a page: {missing}"
@@ -58,6 +59,7 @@ def test_every_chapter_has_a_page_and_nothing_loads_from_another_host(site):
     assert not outside, "pages load from another host (a CDN?):\n" + "\n".join(outside)
 
 
+@pytest.mark.slow
 def test_saved_widget_state_is_in_the_pages(site):
     for nb in NOTEBOOKS:
         text = nb.read_text(encoding="utf-8")

@@ -265,7 +265,8 @@ JS_WIDGET_PROBLEMS = """(root) => {
 
 JS_WIDGET_VIEWS = """(root) => root.querySelectorAll('.jp-OutputArea-output .jupyter-widgets, .jp-OutputArea-output .widget-box, .jp-OutputArea-output .selfattn-heatmap').length"""
 
-# Where the cells of a selfattn Heatmap canvas are, found from its pixels: cells are filled
+# Where the cells of a selfattn Heatmap canvas are: from the data-left/top/cell attributes that
+# heatmap.js publishes, or else found from its pixels: cells are filled
 # squares of (cell - 1) px separated by 1-px transparent gaps, so the gap spacing along the last
 # row and column gives the cell size and the grid's left/top edges, whatever the labels' widths.
 JS_HEATMAP_GEOMETRY = """(root) => {
@@ -295,6 +296,9 @@ JS_HEATMAP_GEOMETRY = """(root) => {
     return hits >= (n >= 4 ? n - 2 : (n === 3 ? 2 : n));
   };
   let geo = null;
+  if (root.dataset.cell) {  // heatmap.js publishes its layout; the pixel scan below is the fallback
+    geo = {left: Number(root.dataset.left), top: Number(root.dataset.top), cell: Number(root.dataset.cell)};
+  }
   for (let cell = 4; cell <= 200 && !geo; cell++) {
     const left = W - 4 - n_k * cell, top = H - 4 - n_q * cell;
     if (left < 0 || top < 0) break;

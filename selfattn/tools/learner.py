@@ -11,7 +11,8 @@ Each chapter notebook stores its exercises' solutions, marked as docs/CONTRIBUTI
 The learner copy has those replaced by `...` (which the checkers report as "not attempted yet"),
 every output and execution count cleared, and the saved widget state dropped, so a learner
 starts from a clean notebook. Written to learner/ (gitignored); other files beside the
-notebooks (images, data) are copied too.
+notebooks (images, data) are copied too. A learner notebook that already has outputs (someone
+has worked in it) is kept unless --force is given.
 
     python -m selfattn.tools.learner [--out learner] [notebooks/03_x.ipynb ...]
 """
@@ -134,8 +135,15 @@ def learner_notebook(nb) -> tuple[object, int]:
     return nb, removed
 
 
-def build(notebooks: list[Path], out: Path) -> dict[str, int]:
-    """Write the learner copies into `out`; returns solutions removed per notebook."""
+def has_work(path: Path) -> bool:
+    """A learner notebook that has been run or edited (it has outputs): do not overwrite it."""
+    nb = nbformat.read(path, as_version=4)
+    return any(c.get("outputs") or c.get("execution_count") for c in nb.cells if c.cell_type == "code")
+
+
+def build(notebooks: list[Path], out: Path, *, force: bool = False) -> dict[str, int | None]:
+    """Write the learner copies into `out`; returns solutions removed per notebook (None: kept,
+    because the learner's copy there has work in it and force is False)."""
     out.mkdir(parents=True, exist_ok=True)
     report = {}
     folders = {p.parent for p in notebooks}
@@ -149,7 +157,11 @@ def build(notebooks: list[Path], out: Path) -> dict[str, int]:
             learner, removed = learner_notebook(nb)
         except SolutionMarkerError as e:
             raise SolutionMarkerError(f"{path.name}: {e}") from None
-        nbformat.write(learner, out / path.name)
+        dest = out / path.name
+        if dest.exists() and not force and has_work(dest):
+            report[path.name] = None
+            continue
+        nbformat.write(learner, dest)
         report[path.name] = removed
     return report
 
@@ -158,18 +170,22 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("notebooks", nargs="*", type=Path, help="default: notebooks/NN_*.ipynb")
     parser.add_argument("--out", type=Path, default=REPO / "learner")
+    parser.add_argument("--force", action="store_true", help="overwrite learner notebooks that have work in them")
     args = parser.parse_args(argv)
     notebooks = args.notebooks or sorted((REPO / "notebooks").glob("[0-9][0-9]_*.ipynb"))
     if not notebooks:
         print("no notebooks to convert", file=sys.stderr)
         return 1
     try:
-        report = build(notebooks, args.out)
+        report = build(notebooks, args.out, force=args.force)
     except SolutionMarkerError as e:
         print(f"learner build failed: {e}", file=sys.stderr)
         return 1
     for name, removed in report.items():
-        print(f"{args.out.name}/{name}: {removed} solution(s) removed")
+        if removed is None:
+            print(f"{args.out.name}/{name}: kept (it has your work in it; --force replaces it)")
+        else:
+            print(f"{args.out.name}/{name}: {removed} solution(s) removed")
     return 0
 
 
