@@ -36,6 +36,21 @@ def test_order_controls():
     assert w.comparison.shuffled == ["b", "a", "d", "c"]
 
 
+def test_clicking_two_rows_of_the_new_order_swaps_them():
+    w = OrderExplorer("a b c d")
+    assert w.order == [3, 1, 2, 0]
+    w.after.click(1, 0)
+    assert w.picked == 1 and w.after.selected == [1, -1] and w.order == [3, 1, 2, 0]
+    w.after.click(2, 3)
+    assert w.order == [3, 2, 1, 0] and w.picked == -1 and w.after.selected == [-1, -1]
+    assert w.after.row_labels == ["d", "c", "b", "a"]
+    w.after.click(0, 0)
+    w.after.click(0, 1)                                    # the same row again: let go, nothing moves
+    assert w.order == [3, 2, 1, 0] and w.picked == -1
+    w.after.click(9, 0)                                    # outside: ignored
+    assert w.picked == -1
+
+
 def test_without_positions_every_output_only_moves():
     w = OrderExplorer("the cat sat on the mat", kind="none")
     w.shuffle()

@@ -20,8 +20,9 @@ DEMO_TEXT = "the cat sat on the mat because the dog ran by the river and it slep
 
 
 class OrderExplorer(widgets.VBox):
-    """Type a sentence, reorder its tokens (shuffle, reverse, swap, or type an order), pick a kind
-    of position information, and compare the attention before and after."""
+    """Type a sentence, reorder its tokens (shuffle, reverse, swap, type an order, or click two rows
+    of the right-hand heatmap to swap those tokens), pick a kind of position information, and
+    compare the attention before and after."""
 
     MAX_TOKENS = MAX_TOKENS
 
@@ -46,6 +47,7 @@ class OrderExplorer(widgets.VBox):
         self.tokens: list[str] = []
         self.order: list[int] = []
         self._shuffles = 0
+        self.picked = -1                      # a row of the right heatmap clicked once, waiting for a second
         super().__init__([
             self.text, self.kind, self.strength,
             widgets.HBox([self.shuffle_button, self.reverse_button, self.swap_button, self.reset_button]),
@@ -58,6 +60,8 @@ class OrderExplorer(widgets.VBox):
         self.reverse_button.on_click(lambda _: self.set_order(list(reversed(range(len(self.tokens))))))
         self.swap_button.on_click(lambda _: self._swap_ends())
         self.reset_button.on_click(lambda _: self.set_order(list(range(len(self.tokens)))))
+        self.after.on_click(lambda row, col: self.pick(row))
+        self.after.caption = "click a row, then another, to swap those two tokens"
         self._new_text(order)
 
     # --- state changes ---------------------------------------------------------------------
@@ -91,6 +95,24 @@ class OrderExplorer(widgets.VBox):
             order[0], order[-1] = order[-1], order[0]
         self.set_order(order)
 
+    def pick(self, row: int) -> None:
+        """What a click on row `row` of the right heatmap does: the first click picks a token, a
+        click on another row swaps the two, a second click on the same row lets go."""
+        n = len(self.order)
+        if not 0 <= row < n:
+            return
+        if self.picked < 0:
+            self.picked = int(row)
+            self.after.selected = [self.picked, -1]
+            return
+        first, self.picked = self.picked, -1
+        self.after.selected = [-1, -1]
+        if first == row:
+            return
+        order = list(self.order)
+        order[first], order[row] = order[row], order[first]
+        self.set_order(order)
+
     def shuffle(self, seed: int | None = None) -> None:
         """A new random order (seeded: the k-th shuffle is the same on every run)."""
         if not self.tokens:
@@ -100,6 +122,8 @@ class OrderExplorer(widgets.VBox):
 
     def set_order(self, order) -> None:
         self.order = list(order)
+        self.picked = -1
+        self.after.selected = [-1, -1]
         self.order_box.value = " ".join(map(str, self.order))      # its observer sees no change
         self.update()
 
