@@ -1,0 +1,105 @@
+"""Binder and JupyterHub (nbgitpuller) links for every chapter, generated from one setting.
+
+The only input is where the repository is published. It is taken, first found wins, from
+`--repo URL`, the environment variable BINDER_REPO, or this clone's git remote "origin"; so a
+published clone needs no setting at all. The branch comes from `--branch`, BINDER_BRANCH, or
+"main".
+
+    python -m selfattn.tools.links                       # Binder link per chapter (Markdown table)
+    python -m selfattn.tools.links --hub https://HUB     # plus an nbgitpuller link per chapter
+
+Binder opens a chapter with `?urlpath=lab/tree/notebooks/NN_x.ipynb` (repo2docker builds the
+environment from binder/). nbgitpuller clones or updates the repository in the learner's hub
+home folder, then opens the same path inside it.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+from urllib.parse import quote
+
+REPO = Path(__file__).resolve().parents[2]
+REPO_SETTING = "BINDER_REPO"
+BRANCH_SETTING = "BINDER_BRANCH"
+BINDER = "https://mybinder.org"
+
+
+def repo_url(explicit: str | None = None) -> str | None:
+    """The published repository's URL: --repo, $BINDER_REPO, or git remote origin (as https)."""
+    url = explicit or os.environ.get(REPO_SETTING)
+    if not url:
+        try:
+            url = subprocess.run(["git", "-C", str(REPO), "remote", "get-url", "origin"], capture_output=True,
+                                 text=True, timeout=10).stdout.strip() or None
+        except (OSError, subprocess.TimeoutExpired):
+            url = None
+    if not url:
+        return None
+    m = re.match(r"^git@([^:]+):(.+)$", url)  # scp-like ssh address -> https
+    if m:
+        url = f"https://{m.group(1)}/{m.group(2)}"
+    return url.removesuffix("/").removesuffix(".git")
+
+
+def _host_path(url: str) -> tuple[str, str]:
+    m = re.match(r"^https?://([^/]+)/(.+)$", url)
+    if not m:
+        raise ValueError(f"not an http(s) repository URL: {url!r}")
+    return m.group(1).lower(), m.group(2)
+
+
+def binder_link(url: str, branch: str, path: str) -> str:
+    """mybinder.org link that builds the repository and opens `path` in JupyterLab."""
+    host, repo_path = _host_path(url)
+    target = f"?urlpath={quote('lab/tree/' + path)}"
+    if host == "github.com":
+        return f"{BINDER}/v2/gh/{repo_path}/{quote(branch, safe='')}{target}"
+    if host == "gitlab.com":
+        return f"{BINDER}/v2/gl/{quote(repo_path, safe='')}/{quote(branch, safe='')}{target}"
+    return f"{BINDER}/v2/git/{quote(url, safe='')}/{quote(branch, safe='')}{target}"
+
+
+def nbgitpuller_link(hub: str, url: str, branch: str, path: str) -> str:
+    """JupyterHub link that pulls the repository into the user's home and opens `path` in it."""
+    folder = url.rsplit("/", 1)[-1]
+    return (f"{hub.rstrip('/')}/hub/user-redirect/git-pull?repo={quote(url, safe='')}"
+            f"&branch={quote(branch, safe='')}&urlpath={quote(f'lab/tree/{folder}/{path}', safe='')}")
+
+
+def chapters() -> list[str]:
+    return [f"notebooks/{p.name}" for p in sorted((REPO / "notebooks").glob("[0-9][0-9]_*.ipynb"))]
+
+
+def table(url: str, branch: str, hub: str | None) -> str:
+    head = "| chapter | Binder |" + (" JupyterHub |" if hub else "")
+    rule = "|---|---|" + ("---|" if hub else "")
+    rows = [head, rule]
+    for path in chapters():
+        name = Path(path).stem
+        row = f"| {name} | [launch]({binder_link(url, branch, path)}) |"
+        if hub:
+            row += f" [open]({nbgitpuller_link(hub, url, branch, path)}) |"
+        rows.append(row)
+    return "\n".join(rows)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repo", help=f"repository URL (default: ${REPO_SETTING}, else git remote origin)")
+    parser.add_argument("--branch", default=os.environ.get(BRANCH_SETTING, "main"))
+    parser.add_argument("--hub", help="JupyterHub base URL, for nbgitpuller links")
+    args = parser.parse_args(argv)
+    url = repo_url(args.repo)
+    if url is None:
+        print(f"no repository URL: pass --repo, set {REPO_SETTING}, or add a git remote named origin", file=sys.stderr)
+        return 2
+    print(table(url, args.branch, args.hub))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
