@@ -88,10 +88,10 @@ class LearnedPositions(nn.Module):
         if isinstance(init_std, bool) or not isinstance(init_std, (int, float)) or not init_std >= 0 \
                 or not math.isfinite(init_std):
             raise AttentionInputError(f"init_std must be a finite number >= 0, got {init_std!r}")
-        self.table = nn.Embedding(self.max_len, self.d_model)
         g = None if seed is None else torch.Generator().manual_seed(int(seed))
-        with torch.no_grad():
-            self.table.weight.copy_(torch.randn(self.max_len, self.d_model, generator=g) * init_std)
+        start = torch.randn(self.max_len, self.d_model, generator=g) * init_std   # (max_len, d_model)
+        # _weight skips nn.Embedding's own random init, so a seeded table leaves torch's global RNG alone
+        self.table = nn.Embedding(self.max_len, self.d_model, _weight=start)
 
     def encodings(self, n: int) -> torch.Tensor:
         """(n, d_model) the vectors of positions 0..n-1."""

@@ -79,7 +79,11 @@ def test_random_heads_are_reproducible_and_leave_the_global_seed_alone():
 
 
 def test_hand_built_heads_are_a_plain_multihead_attention():
+    torch.manual_seed(9)
+    a = torch.rand(1)
+    torch.manual_seed(9)
     m = xh.hand_built_heads()
+    assert torch.equal(torch.rand(1), a)                                  # building it used no global randomness
     assert isinstance(m, MultiHeadAttention) and m.n_heads == 4 and m.d_head == 8
     assert m.n_parameters() == 4 * 32 * 32 + 4 * 32
 

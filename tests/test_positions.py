@@ -102,6 +102,14 @@ def test_learned_positions_are_reproducible_and_trainable():
     assert torch.equal(a.table.weight.grad[3], torch.zeros(3))   # position 3 was not used
 
 
+def test_a_seeded_table_leaves_the_global_random_state_alone():
+    torch.manual_seed(5)
+    a = torch.rand(1)
+    torch.manual_seed(5)
+    LearnedPositions(16, 8, seed=3)
+    assert torch.equal(torch.rand(1), a)
+
+
 def test_learned_positions_have_nothing_beyond_max_len():
     lp = LearnedPositions(4, 3)
     with pytest.raises(AttentionInputError, match="max_len=4.*n=5"):

@@ -69,7 +69,8 @@ def hand_built_heads() -> MultiHeadAttention:
     Values copy the word features in every head; W_O is the identity.
     (PE here is the first 8 features of the 24-wide position code: its four fastest pairs.)
     """
-    m = MultiHeadAttention(D_MODEL, N_HEADS)
+    with torch.random.fork_rng(devices=[]):                               # the random init is overwritten below;
+        m = MultiHeadAttention(D_MODEL, N_HEADS)                          # keep the caller's RNG state as it was
     w_q = torch.zeros(D_MODEL, D_MODEL)
     w_k = torch.zeros(D_MODEL, D_MODEL)
     w_v = torch.zeros(D_MODEL, D_MODEL)
