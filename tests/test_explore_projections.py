@@ -142,3 +142,15 @@ def test_sentence_view_edge_cases():
     with pytest.raises(AttentionInputError, match="which"):
         P.sentence_view("the cat", which="v")
     assert P.plane_names((0, 1)) == "agent → action"
+
+
+def test_table_formats_labels_inf_and_negative_zero():
+    t = P.table(torch.tensor([[-0.0001, float("-inf")], [1.23456, 2.0]]), ["a", "longlabel"], ["x", "y"])
+    lines = t.split("\n")
+    assert lines[0].split() == ["x", "y"]
+    assert lines[1].split() == ["a", "0.000", "-inf"]
+    assert lines[2].split() == ["longlabel", "1.235", "2.000"]
+    assert P.table(np.ones((1, 1)), ["r"], ["averylongcolumn"]).split("\n")[0].split() == ["averylo"]
+    assert P.table(np.array([1.0, 2.0]), ["row"], ["a", "b"]).split("\n")[1].split() == ["row", "1.000", "2.000"]
+    with pytest.raises(AttentionInputError, match="labels"):
+        P.table(np.ones((2, 2)), ["a"], ["x", "y"])

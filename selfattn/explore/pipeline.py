@@ -242,8 +242,10 @@ class SaturationResult:
 
     max_weight:   mean over rows of the largest weight (1/n_k = uniform, 1 = one-hot)
     entropy:      mean entropy of a row of weights, in bits (log2 n_k = uniform, 0 = one-hot)
-    grad_scores:  mean ‖∂L/∂logits‖ per row, measured with autograd (logits = what enters softmax)
-    grad_query:   mean ‖∂L/∂q‖ per query vector, measured with autograd
+    grad_scores:  median over rows of ‖∂L/∂logits‖, measured with autograd (logits = what enters softmax)
+    grad_query:   median over rows of ‖∂L/∂q‖, measured with autograd
+                  (medians describe the typical row; a mean is dominated by the few rows that have
+                  not saturated yet)
     saturated:    fraction of rows whose largest weight exceeds 0.99 (softmax has become a hard max)
     """
 
@@ -282,8 +284,8 @@ def saturation_experiment(d_ks, *, n_k: int = 16, n_samples: int = 2000, seed: i
             w = weights.detach()
             out["max_weight"][kind].append(float(w.amax(dim=-1).mean()))
             out["entropy"][kind].append(float(entropy_bits(w).mean()))
-            out["grad_scores"][kind].append(float(logits.grad.norm(dim=-1).mean()))
-            out["grad_query"][kind].append(float(q.grad.norm(dim=-1).mean()))
+            out["grad_scores"][kind].append(float(logits.grad.norm(dim=-1).median()))
+            out["grad_query"][kind].append(float(q.grad.norm(dim=-1).median()))
             out["saturated"][kind].append(float((w.amax(dim=-1) > 0.99).double().mean()))
     conv = {name: {kind: np.array(vals) for kind, vals in d.items()} for name, d in out.items()}
     return SaturationResult(np.array(ds), n_k, conv["max_weight"], conv["entropy"], conv["grad_scores"],
@@ -307,17 +309,20 @@ class SaturationView:
     logit_std: float
 
 
-_POOL: dict[tuple[int, int], tuple[torch.Tensor, torch.Tensor]] = {}
+_POOL: dict[tuple[int, int], torch.Tensor] = {}
 
 
-def _pool(n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Fixed random queries and keys of width MAX_D_K; a d_k view takes the first d_k columns,
-    so moving the d_k slider adds dimensions instead of redrawing everything."""
+def _pool(n: int, seed: int) -> torch.Tensor:
+    """Running dot products of fixed random queries and keys of width MAX_D_K: entry [d, i, j] is
+    q_i · k_j over the first d + 1 dimensions. A d_k view reads one slice, so moving the d_k slider
+    adds dimensions instead of redrawing everything, and costs no matrix product at all."""
     key = (n, seed)
     if key not in _POOL:
         g = torch.Generator().manual_seed(seed)
-        _POOL[key] = (torch.randn(n, MAX_D_K, generator=g, dtype=torch.float64),   # (n, MAX_D_K)
-                      torch.randn(n, MAX_D_K, generator=g, dtype=torch.float64))   # (n, MAX_D_K)
+        q = torch.randn(n, MAX_D_K, generator=g, dtype=torch.float64)                  # (n, MAX_D_K)
+        k = torch.randn(n, MAX_D_K, generator=g, dtype=torch.float64)                  # (n, MAX_D_K)
+        products = q.T.unsqueeze(2) * k.T.unsqueeze(1)                                 # (MAX_D_K, n, n)
+        _POOL[key] = products.cumsum(dim=0)                                            # (MAX_D_K, n, n)
     return _POOL[key]
 
 
@@ -331,9 +336,7 @@ def saturation_view(d_k: int, temperature: float = 1.0, *, scaled: bool = True, 
     if isinstance(temperature, bool) or not isinstance(temperature, (int, float, np.floating)) \
             or not math.isfinite(temperature) or temperature <= 0:
         raise AttentionInputError(f"temperature must be a positive finite number, got {temperature!r}")
-    q_all, k_all = _pool(int(n), seed)
-    q, k = q_all[:, :d_k], k_all[:, :d_k]                             # (n, d_k)
-    raw = q @ k.T                                                     # (n, n)
+    raw = _pool(int(n), seed)[int(d_k) - 1]                           # (n, n) q_i · k_j over d_k dimensions
     divisor = float(temperature) * (math.sqrt(d_k) if scaled else 1.0)
     logits = raw / divisor                                            # (n, n)
     weights = softmax(logits, dim=-1)                                 # (n, n)

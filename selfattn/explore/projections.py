@@ -225,3 +225,40 @@ def sentence_view(text_or_tokens, query_index: int = 0, *, which: str = "q", ang
 def plane_names(plane: tuple[int, int]) -> str:
     """'agent → action' for plane (0, 1) of the hand-designed query/key space."""
     return f"{QK_FEATURES[plane[0]]} → {QK_FEATURES[plane[1]]}"
+
+
+def num(value, decimals: int = 3, *, sign: bool = False, width: int = 0) -> str:
+    """One number with fixed decimals and never a "-0.000" (so printed outputs do not flip sign
+    when the last bits of a zero differ between machines)."""
+    v = float(value)
+    if math.isinf(v) or math.isnan(v):
+        return f"{v:>{width}}"
+    v = round(v, decimals) + 0.0
+    return f"{v:{'+' if sign else ''}{width}.{decimals}f}"
+
+
+def table(matrix, row_labels, col_labels, *, decimals: int = 3, width: int = 8) -> str:
+    """A matrix as aligned text with row and column labels (for printed, nbval-checked outputs).
+
+    -inf prints as "-inf"; negative zero prints as 0; column labels longer than `width` - 1 are
+    cut (row labels are printed whole).
+    """
+    m = as_tensor(matrix, "matrix").detach().to(torch.float64)
+    if m.dim() == 1:
+        m = m.unsqueeze(0)                                            # (1, cols)
+    if m.dim() != 2 or m.shape[0] != len(row_labels) or m.shape[1] != len(col_labels):
+        raise AttentionInputError(
+            f"table needs a (rows, cols) matrix matching {len(row_labels)} row and {len(col_labels)} column "
+            f"labels, got shape {tuple(m.shape)}")
+    cut = width - 1
+    rw = max([len(str(r)) for r in row_labels] + [1])
+    lines = [" " * rw + "".join(f"{str(c)[:cut]:>{width}}" for c in col_labels)]
+    for label, row in zip(row_labels, m.tolist()):
+        cells = []
+        for v in row:
+            if math.isinf(v):
+                cells.append(f"{'-inf' if v < 0 else 'inf':>{width}}")
+            else:
+                cells.append(num(v, decimals, width=width))
+        lines.append(f"{str(label):>{rw}}" + "".join(cells))
+    return "\n".join(lines)

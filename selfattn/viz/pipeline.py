@@ -12,12 +12,19 @@ from .projections import labelled_matrix
 from .style import ACCENT, PALETTE
 
 
-def stages_figure(stages, tokens: Sequence[str], value_labels: Sequence[str]):
-    """The five stages QKᵀ → scale → mask → softmax → ×V, each as a labelled matrix, in reading order."""
+def stages_figure(stages, tokens: Sequence[str], value_labels: Sequence[str], *, annotate: bool | None = None):
+    """The five stages QKᵀ → scale → mask → softmax → ×V, each as a labelled matrix, in reading order.
+
+    The three score stages share one colour scale (that of QKᵀ), so the scaling stage visibly
+    shrinks the numbers; values are written in the cells for up to 6 tokens.
+    """
     n = len(tokens)
-    cell = max(2.4, min(3.6, 0.3 * n + 1.5))
-    fig, axes = plt.subplots(1, len(stages), figsize=(min(15.0, cell * len(stages) + 1.0), cell + 0.5),
+    annotate = n <= 6 if annotate is None else annotate
+    cell = max(2.6, min(3.6, 0.3 * n + 1.7))
+    fig, axes = plt.subplots(1, len(stages), figsize=(min(16.0, cell * len(stages) + 1.0), cell + 0.6),
                              gridspec_kw={"width_ratios": [1] * (len(stages) - 1) + [len(value_labels) / max(n, 1)]})
+    raw = to_numpy(stages[0].matrix).astype(float)
+    score_lim = max(1e-9, float(np.abs(raw[np.isfinite(raw)]).max()) if np.isfinite(raw).any() else 1.0)
     for idx, (ax, st) in enumerate(zip(axes, stages)):
         title = f"{idx + 1}. {st.name}"
         if st.name == "×V":
@@ -26,7 +33,11 @@ def stages_figure(stages, tokens: Sequence[str], value_labels: Sequence[str]):
         else:
             allowed = None if st.blocked is None else ~to_numpy(st.blocked).astype(bool)
             attention_heatmap(st.matrix, tokens, tokens, ax=ax, title=title, signed=st.signed, mask=allowed,
-                              colorbar=False, annotate=False, xlabel="key", ylabel="query" if idx == 0 else "")
+                              colorbar=False, annotate=annotate, vmax=score_lim if st.signed else None,
+                              xlabel="key", ylabel="query" if idx == 0 else "")
+    for ax in axes:
+        for text in ax.texts:
+            text.set_fontsize(6.5)
     fig.tight_layout()
     return fig
 
@@ -47,24 +58,29 @@ def variance_figure(result):
 
 
 def saturation_figure(result):
-    """Three panels against d_k, unscaled vs scaled: largest weight, fraction of saturated rows, and the
-    gradient that softmax passes back (measured with autograd)."""
-    fig, axes = plt.subplots(1, 3, figsize=(11.5, 3.4))
+    """Four panels against d_k, unscaled vs scaled: the largest weight, the share of saturated rows,
+    and the gradient that reaches the logits and the query (medians, measured with autograd)."""
+    fig, axes = plt.subplots(2, 2, figsize=(9.5, 6.2))
     d = result.d_ks
-    panels = [(result.max_weight, "mean largest weight in a row", f"uniform = 1/{result.n_k}"),
-              (result.saturated, "fraction of rows with max weight > 0.99", None),
-              (result.grad_scores, "mean ‖∂L/∂logits‖ per row", None)]
-    for ax, (vals, ylabel, note) in zip(axes, panels):
-        ax.semilogx(d, vals["raw"], "o-", color=ACCENT, label="QKᵀ (unscaled)")
-        ax.semilogx(d, vals["scaled"], "s-", color=PALETTE[0], label="QKᵀ / √d_k")
+    panels = [(result.max_weight, "mean largest weight", False, f"uniform = 1/{result.n_k}"),
+              (result.saturated, "saturated rows (share)", False, None),
+              (result.grad_scores, "median ‖∂L/∂logits‖ (log scale)", True, None),
+              (result.grad_query, "median ‖∂L/∂q‖ (log scale)", True, None)]
+    for ax, (vals, ylabel, log, note) in zip(axes.flat, panels):
+        ax.plot(d, vals["raw"], "o-", color=ACCENT, label="QKᵀ (unscaled)")
+        ax.plot(d, vals["scaled"], "s-", color=PALETTE[0], label="QKᵀ / √d_k")
+        ax.set_xscale("log")
+        if log:
+            ax.set_yscale("log")
+        else:
+            ax.set_ylim(bottom=0)
         ax.set_xlabel("d_k")
         ax.set_ylabel(ylabel)
-        ax.set_ylim(bottom=0)
         if note:
             ax.axhline(1 / result.n_k, color="#888888", ls=":", lw=1)
             ax.text(d[0], 1 / result.n_k, note, fontsize=7, va="bottom", color="#555555")
-    axes[0].legend(frameon=False, fontsize=8)
-    fig.suptitle(f"Softmax over n_k = {result.n_k} random keys: saturation and gradient, measured")
+    axes[0, 0].legend(frameon=False, fontsize=8)
+    fig.suptitle(f"Softmax over n_k = {result.n_k} random keys: saturation and gradients, measured")
     fig.tight_layout()
     return fig
 

@@ -13,6 +13,7 @@ import ipywidgets as W
 
 from ..errors import AttentionInputError
 from ..explore.pipeline import MAX_TOKENS, STAGE_NAMES, SaturationView, SentenceStages, saturation_view, sentence_stages
+from ..explore.projections import num
 from .heatmap import Heatmap
 
 DEMO_SENTENCE = "the cat sat on the mat by the river because the dog ran at it."   # 16 tokens
@@ -105,7 +106,7 @@ class PipelineStepper(W.VBox):
         cells = []
         for j, c in enumerate(cols):
             v = float(vals[j])
-            shown = "blocked (−∞)" if not math.isfinite(v) else f"{v:+.3f}"
+            shown = "blocked (−∞)" if not math.isfinite(v) else num(v, sign=True)
             cells.append(f"<tr><td>{html.escape(c)}</td><td style='text-align:right'>{shown}</td></tr>")
         extra = ""
         if st.name == "softmax":
@@ -122,7 +123,7 @@ class PipelineStepper(W.VBox):
         lines = [f"stage {self.stage.value + 1} ({st.name}), shape {st.shape}, causal={self.causal.value}",
                  " " * 9 + "".join(f"{c[:7]:>8}" for c in cols)]
         for tok, row in zip(self.result.tokens, st.matrix):
-            lines.append(f"{tok[:8]:>8} " + "".join("    -inf" if not math.isfinite(float(v)) else f"{float(v):8.3f}" for v in row))
+            lines.append(f"{tok[:8]:>8} " + "".join(num(v, width=8) for v in row))
         return "\n".join(lines)
 
     @classmethod
@@ -178,8 +179,8 @@ class SaturationExplorer(W.VBox):
             f"<tr><td>divisor</td><td>{v.divisor:.3f}</td></tr>"
             f"<tr><td>spread of the logits (std)</td><td>{v.logit_std:.3f}</td></tr>"
             f"<tr><td>mean largest weight</td><td>{float(v.max_weight.mean()):.3f} (uniform: {1 / self.n:.3f})</td></tr>"
-            f"<tr><td>mean entropy</td><td>{float(v.entropy.mean()):.3f} bits (uniform: {uniform:.3f})</td></tr>"
-            f"<tr><td>mean ‖softmax Jacobian‖</td><td>{float(v.grad_norm.mean()):.3f}</td></tr>"
+            f"<tr><td>mean entropy</td><td>{num(v.entropy.mean())} bits (uniform: {uniform:.3f})</td></tr>"
+            f"<tr><td>median ‖softmax Jacobian‖</td><td>{num(v.grad_norm.median())}</td></tr>"
             f"<tr><td>rows with max weight &gt; 0.99</td><td>{int((v.max_weight > 0.99).sum())} of {self.n}</td></tr>"
             "</table>")
 
@@ -188,7 +189,7 @@ class SaturationExplorer(W.VBox):
         v = self.view
         return (f"d_k={v.d_k}, temperature={v.temperature:.2f}, divide by sqrt(d_k)={v.scaled}: divisor {v.divisor:.3f}\n"
                 f"logit std {v.logit_std:.3f}, mean largest weight {float(v.max_weight.mean()):.3f}, "
-                f"mean entropy {float(v.entropy.mean()):.3f} bits, mean Jacobian norm {float(v.grad_norm.mean()):.3f}, "
+                f"mean entropy {num(v.entropy.mean())} bits, median Jacobian norm {num(v.grad_norm.median())}, "
                 f"saturated rows {int((v.max_weight > 0.99).sum())} of {self.n}")
 
     @classmethod

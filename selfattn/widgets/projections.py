@@ -12,7 +12,7 @@ import ipywidgets as W
 
 from ..embeddings import QK_FEATURES
 from ..errors import AttentionInputError
-from ..explore.projections import MAX_TOKENS, SentenceView, plane_names, sentence_view
+from ..explore.projections import MAX_TOKENS, SentenceView, num, plane_names, sentence_view
 from .heatmap import Heatmap
 
 DEMO_SENTENCE = "the cat sat on the mat by the river because the dog ran at it."   # 16 tokens
@@ -126,8 +126,8 @@ class ProjectionExplorer(W.VBox):
             width = int(60 * abs(s) / top)
             colour = "#b2182b" if s >= 0 else "#2166ac"
             own = " (own key)" if j == r.query_index else ""
-            rows.append(f"<tr><td>{html.escape(_label(tok))}{own}</td><td>{float(r.norms_k[j]):.2f}</td>"
-                        f"<td>{float(r.cosines[j]):+.2f}</td><td>{s:+.2f}</td>"
+            rows.append(f"<tr><td>{html.escape(_label(tok))}{own}</td><td>{num(r.norms_k[j], 2)}</td>"
+                        f"<td>{num(r.cosines[j], 2, sign=True)}</td><td>{num(s, 2, sign=True)}</td>"
                         f"<td><div style='background:{colour};height:10px;width:{width}px'></div></td></tr>")
         head = (f"<b>query \"{html.escape(_label(view.tokens[r.query_index]))}\"</b>, |q| = {float(r.q.norm()):.2f}<br>"
                 "<table style='font-size:12px'><tr><th>key</th><th>|k|</th><th>cos θ</th><th>q·k</th><th></th></tr>")
@@ -145,7 +145,8 @@ class ProjectionExplorer(W.VBox):
                  f"{plane_names(tuple(self.plane.value))}, scaled x{self.scale.value:.1f}",
                  f"{'key':>10} {'|k|':>7} {'cos':>7} {'q.k':>7}"]
         for j, tok in enumerate(v.tokens):
-            lines.append(f"{tok:>10} {float(r.norms_k[j]):7.3f} {float(r.cosines[j]):+7.3f} {float(r.scores[j]):+7.3f}")
+            lines.append(f"{tok:>10} {num(r.norms_k[j], width=7)} {num(r.cosines[j], sign=True, width=7)} "
+                         f"{num(r.scores[j], sign=True, width=7)}")
         return "\n".join(lines)
 
     @classmethod
