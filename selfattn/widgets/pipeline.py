@@ -34,7 +34,7 @@ class PipelineStepper(W.VBox):
     def __init__(self, text: str = "the cat sat on the mat", stage: int = 0, causal: bool = False):
         self.text = W.Text(value=text, description="sentence", continuous_update=False, layout=W.Layout(width="460px"))
         self.stage = W.ToggleButtons(options=[(f"{i + 1}. {name}", i) for i, name in enumerate(STAGE_NAMES)],
-                                     value=int(stage), style={"button_width": "80px"})
+                                     value=int(stage), style={"button_width": "92px"})
         self.prev = W.Button(description="◀ previous", layout=W.Layout(width="100px"))
         self.next = W.Button(description="next ▶", layout=W.Layout(width="100px"))
         self.causal = W.Checkbox(value=bool(causal), description="causal mask (no looking ahead)", indent=False)
@@ -92,7 +92,7 @@ class PipelineStepper(W.VBox):
         labels = [_label(t) for t in self.result.tokens]
         cols = list(self.result.value_labels) if st.name == "×V" else labels
         self.heatmap.signed = st.signed
-        self.heatmap.title = f"stage {self.stage.value + 1}: {st.name}   shape {st.shape}"
+        self.heatmap.title = f"stage {self.stage.value + 1}: {st.name} · shape {st.shape}"
         self.heatmap.show(st.matrix, labels, cols, blocked=None if st.blocked is None else st.blocked.tolist())
         self.heatmap.selected = [self._row, -1]
         self.heatmap.caption = "hover to read a cell; click a row to list it on the right"
