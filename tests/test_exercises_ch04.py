@@ -13,6 +13,8 @@ def verdict(exercise, answer):
 
 def test_every_reference_solution_passes():
     answers = {
+        "cross_shapes": ((4, 7), (4, 5)),
+        "path_steps": (1, 99),
         "shuffled_outputs": np.array([[0.5, 0.5], [1.0, 0.0], [0.0, 1.0]]),
         "pe_by_hand": np.array([np.sin(2), np.cos(2), np.sin(0.02), np.cos(0.02)]),
         "sinusoidal": ex.solution_sinusoidal,
@@ -28,12 +30,30 @@ def test_every_reference_solution_passes():
 
 @pytest.mark.parametrize("answer", [None, ...])
 def test_placeholders_read_as_not_attempted(answer):
-    for e in (ex.shuffled_outputs, ex.pe_by_hand, ex.sinusoidal, ex.rotary, ex.vit_tokens):
+    for e in (ex.cross_shapes, ex.path_steps, ex.shuffled_outputs, ex.pe_by_hand, ex.sinusoidal, ex.rotary,
+              ex.vit_tokens):
         assert e.evaluate(answer).passed is None
 
 
 def test_a_function_that_returns_the_placeholder_is_not_attempted():
     assert ex.sinusoidal.evaluate(lambda n, d_model: ...).passed is None
+
+
+@pytest.mark.parametrize("answer,needle", [
+    (((7, 7), (4, 5)), "not square"), (((4, 4), (4, 5)), "not square"), (((7, 4), (4, 5)), "rows are queries"),
+    (((4, 7), (7, 5)), "one row per *query*"), (((4, 7), (4, 16)), "d_v = 5"), (((4, 7), (4, 3)), "(n_q, d_v)"),
+    (((2, 2), (4, 5)), "(n_q, n_k)"), ((4, 7), "a shape such as"), ((1, 2, 3), "two shapes"), ((("a", "b"), (4, 5)), "a shape such as"),
+])
+def test_cross_shapes_mistakes(answer, needle):
+    r = verdict(ex.cross_shapes, answer)
+    assert r.passed is False and needle in r.message, r.message
+
+
+@pytest.mark.parametrize("answer,needle", [((1, 100), "99 times"), ((99, 99), "too many"), ((1, 1), "one update at a time"),
+                                           ("x", "two whole numbers")])
+def test_path_steps_mistakes(answer, needle):
+    r = verdict(ex.path_steps, answer)
+    assert r.passed is False and needle in r.message, r.message
 
 
 @pytest.mark.parametrize("answer,needle", [

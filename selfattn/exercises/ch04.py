@@ -16,7 +16,80 @@ from ._core import Exercise, Wrong, as_array, call, expect_close, expect_shape, 
 
 CHAPTER = "ch04"
 
-# --- 1. compute by hand: what a reordering does without positions ----------------------------
+# --- 1. compute by hand: the shapes of cross-attention ------------------------------------------
+
+def _shape(x, what: str) -> tuple:
+    try:
+        return tuple(int(v) for v in x)
+    except (TypeError, ValueError):
+        raise Wrong(f"{what} should be a shape such as (4, 7), got {x!r}") from None
+
+
+def _check_cross_shapes(answer):
+    if is_placeholder(answer):
+        raise NotAttempted
+    try:
+        weights, output = answer
+    except (TypeError, ValueError):
+        raise Wrong("answer with two shapes: (shape of the weights, shape of the output)") from None
+    weights, output = _shape(weights, "the weights' shape"), _shape(output, "the output's shape")
+    if weights == (4, 7) and output == (4, 5):
+        return "one row of weights per decoder query over the 7 encoder keys, and one output row per query"
+    if weights in ((7, 7), (4, 4)):
+        raise Wrong("cross-attention weights are not square: one row per query (decoder, n_q = 4), one column "
+                    "per key (encoder, n_k = 7)")
+    if weights == (7, 4):
+        raise Wrong("rows are queries and columns are keys: the weights are (n_q, n_k) = (4, 7)")
+    if weights != (4, 7):
+        raise Wrong(f"the weights' shape {weights} is not right: (n_q, n_k)")
+    if output in ((7, 5), (7, 16)):
+        raise Wrong("the output has one row per *query*: each decoder token gets one weighted sum of encoder values")
+    if output == (4, 16):
+        raise Wrong("each output row is a weighted sum of value vectors, so its width is d_v = 5, not d_k")
+    raise Wrong(f"the output's shape {output} is not right: (n_q, d_v)")
+
+
+cross_shapes = Exercise(
+    CHAPTER, "cross_shapes",
+    "In encoder-decoder attention, 4 decoder tokens query 7 encoder tokens, with d_k = 16 and d_v = 5. Give "
+    "(shape of the attention weights, shape of the output).",
+    _check_cross_shapes,
+    "Queries come from the decoder (n_q = 4); keys and values from the encoder (n_k = 7). The weights are "
+    "softmax(QKᵀ/√d_k); the output is weights @ V.",
+    "cross_answer = ((4, 7), (4, 5))   # (n_q, n_k) and (n_q, d_v)")
+
+
+# --- 2. compute by hand: how far apart are two tokens? -------------------------------------------
+
+def _check_path_steps(answer):
+    if is_placeholder(answer):
+        raise NotAttempted
+    try:
+        attn, rnn = (int(v) for v in answer)
+    except (TypeError, ValueError):
+        raise Wrong("answer with two whole numbers: (attention layers, recurrent steps)") from None
+    if (attn, rnn) == (1, 99):
+        return "one attention layer compares token 1 with token 100 directly; a recurrent state needs 99 updates"
+    if attn != 1:
+        raise Wrong(f"{attn} attention layers is too many: in one layer token 100's query is compared with token "
+                    "1's key directly, whatever the distance")
+    if rnn == 100:
+        raise Wrong("count the updates between them: the state that has read token 1 must be updated at tokens "
+                    "2, 3, ..., 100, that is 99 times")
+    raise Wrong(f"{rnn} recurrent steps is not right: information from token 1 reaches token 100 one update at a time")
+
+
+path_steps = Exercise(
+    CHAPTER, "path_steps",
+    "Token 100 needs information from token 1. How many self-attention layers must it pass through at least, "
+    "and how many updates of a recurrent network's state? Answer (attention layers, recurrent steps).",
+    _check_path_steps,
+    "In self-attention every query is compared with every key in the same layer. A recurrent network reads "
+    "one token per step and carries everything else in its state.",
+    "steps_answer = (1, 99)")
+
+
+# --- 3. compute by hand: what a reordering does without positions ----------------------------
 
 OUTPUTS_ABC = np.array([[1.0, 0.0], [0.0, 1.0], [0.5, 0.5]])   # outputs for tokens a, b, c
 NEW_ORDER = [2, 0, 1]                                            # the sequence becomes c, a, b
@@ -53,7 +126,7 @@ shuffled_outputs = Exercise(
     "to know where it sits, so its output depends only on which tokens are present.")
 
 
-# --- 2. compute by hand: one sinusoidal encoding ----------------------------------------------
+# --- 4. compute by hand: one sinusoidal encoding ----------------------------------------------
 
 def _pe_row(pos: int, d_model: int, base: float = 10000.0) -> np.ndarray:
     return _sinusoidal(pos + 1, d_model, base=base, dtype=torch.float64)[pos].numpy()
@@ -87,7 +160,7 @@ pe_by_hand = Exercise(
     "pe2 = np.array([np.sin(2), np.cos(2), np.sin(0.02), np.cos(0.02)])   # [0.909, -0.416, 0.020, 1.000]")
 
 
-# --- 3. implement sinusoidal(n, d_model) --------------------------------------------------------
+# --- 5. implement sinusoidal(n, d_model) --------------------------------------------------------
 
 def solution_sinusoidal(n, d_model):
     pos = np.arange(n)[:, None]                                   # (n, 1)
@@ -130,7 +203,7 @@ sinusoidal = Exercise(
     solution_sinusoidal)
 
 
-# --- 4. implement rotary(x) -----------------------------------------------------------------------
+# --- 6. implement rotary(x) -----------------------------------------------------------------------
 
 def solution_rotary(x):
     n, d_k = x.shape
@@ -182,7 +255,7 @@ rotary = Exercise(
     solution_rotary)
 
 
-# --- 5. compute by hand: how many tokens is an image? --------------------------------------------
+# --- 7. compute by hand: how many tokens is an image? --------------------------------------------
 
 def _check_vit_tokens(answer):
     if is_placeholder(answer):
