@@ -149,5 +149,5 @@ def head_view(text_or_tokens, kind: str = "hand-built") -> HeadView:
     x = head_inputs(tokens)                                              # (n, d_model)
     with torch.no_grad():
         out, weights = model(x)                                          # (n, d_model), (n_heads, n, n)
-    names = HEAD_NAMES if kind == "hand-built" else tuple(f"random head {h}" for h in range(N_HEADS))
+    names = HEAD_NAMES if kind == "hand-built" else ("untrained",) * N_HEADS
     return HeadView(tokens=tokens, names=names, weights=weights, output=out)
