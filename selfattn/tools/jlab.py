@@ -422,6 +422,7 @@ def _sa_walk(w):
     if hasattr(w, "values") and hasattr(w, "blocked"):
         d["values"] = w.values; d["blocked"] = w.blocked; d["signed"] = bool(getattr(w, "signed", False))
         d["clickable"] = len(getattr(w, "_click_handlers", []))
+        d["selected"] = list(getattr(w, "selected", [-1, -1]))
     kids = getattr(w, "children", None)
     if kids:
         d["children"] = [_sa_walk(c) for c in kids]

@@ -18,13 +18,6 @@ from common import ARTIFACTS, notebooks_dir  # noqa: E402
 from selfattn.tools import jlab  # noqa: E402
 
 
-def pytest_collection_modifyitems(config, items):
-    here = Path(__file__).resolve().parent
-    for item in items:
-        if here in Path(str(item.fspath)).resolve().parents:
-            item.add_marker(pytest.mark.browser)
-
-
 @pytest.fixture(scope="session")
 def chromium() -> str:
     return jlab.chromium_or_skip()

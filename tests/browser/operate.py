@@ -5,8 +5,9 @@ an arrow key on a slider, a new choice in a dropdown or toggle buttons) the firs
 operated once. Afterwards:
 
 - the control's Python value is the one that input must give (a slider moved by exactly one
-  step, the dropdown on the chosen option; for a mask editor, the clicked cell flipped between
-  blocked and open and every row's open weights summing to one again);
+  step, the dropdown on the chosen option; a heatmap click either selects the clicked row or, in a
+  mask editor, flips the clicked cell between blocked and open with every row's open weights
+  summing to one again);
 - every Heatmap in that cell shows exactly the numbers its Python object now holds (the view is
   read from the page: the `.selfattn-heatmap` element's data-values / data-blocked);
 - what the cell's outputs show (text, heatmap data, images, canvas pixels) has changed.
@@ -56,24 +57,35 @@ def _settle(nb, loc, cell, before: dict, what: str) -> None:
 
 
 def operate_heatmap(nb, loc, cell, k: int, node: dict) -> str:
+    """Click a cell of a clickable Heatmap. A mask editor must flip that cell between blocked and
+    open and re-normalise the rows; a selector must select the clicked row; either way the page
+    must then show what Python holds."""
     values, blocked = node["values"], node["blocked"]
     n_q = len(values)
-    row = n_q - 1
+    selected_row = (node.get("selected") or [-1])[0]
+    row = n_q - 1 if selected_row != n_q - 1 or n_q == 1 else n_q - 2
     col = 0
-    if blocked:  # choose an open cell in the last row that is not the row's only open cell
+    if blocked:  # an open cell of that row, not its only open cell (a mask editor will block it)
         open_cols = [j for j, b in enumerate(blocked[row]) if not b]
-        col = open_cols[0] if len(open_cols) > 1 else (open_cols[0] if open_cols else 0)
+        col = open_cols[0] if open_cols else 0
     target = loc.locator(f'[data-sa-control="heatmap:{k}"]')
     before = loc.evaluate(jlab.JS_SNAPSHOT)
     x, y = jlab.heatmap_click_point(target, row, col)
     nb.page.mouse.move(x, y)
     nb.page.mouse.click(x, y)
     what = f"a click on cell ({row}, {col}) of a heatmap"
-    if blocked:
-        def flipped():
-            now = jlab.widgets_of(_tree_nodes(nb, cell), "heatmap")[k]
-            return now if now["blocked"] and now["blocked"][row][col] != blocked[row][col] else None
-        now = jlab.wait_until(flipped, 15, what=f"the mask editor's cell ({row}, {col}) to flip after a click")
+
+    def outcome():
+        now = jlab.widgets_of(_tree_nodes(nb, cell), "heatmap")[k]
+        if blocked and now["blocked"] and now["blocked"][row][col] != blocked[row][col]:
+            return "mask", now
+        if (now.get("selected") or [-1])[0] == row and selected_row != row:
+            return "select", now
+        if now["values"] != values or now["blocked"] != blocked:
+            return "values", now
+        return None
+    kind, now = jlab.wait_until(outcome, 15, what=f"a click on cell ({row}, {col}) to change the heatmap's state in Python")
+    if kind == "mask":
         if not now["signed"]:
             for i, (vals, blk) in enumerate(zip(now["values"], now["blocked"])):
                 shown = [v for v, b in zip(vals, blk) if not b]
@@ -83,6 +95,10 @@ def operate_heatmap(nb, loc, cell, k: int, node: dict) -> str:
                     assert math.isclose(sum(shown), 1.0, abs_tol=1e-3), \
                         f"after the click, row {i}'s open weights sum to {sum(shown):.4f}, not 1"
         what += f" (mask editor: cell now {'blocked' if now['blocked'][row][col] else 'open'}, rows renormalised)"
+    elif kind == "select":
+        what += f" (row {row} selected)"
+    else:
+        what += " (new values)"
     nb.page.mouse.move(1, 1)
     _settle(nb, loc, cell, before, what)
     return what

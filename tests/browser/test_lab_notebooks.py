@@ -14,6 +14,7 @@ from operate import operate_chapter
 
 from selfattn.tools import jlab
 
+pytestmark = pytest.mark.browser
 NOTEBOOKS = chapter_notebooks()
 
 
