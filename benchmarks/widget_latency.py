@@ -167,7 +167,7 @@ class Stepper:
                 import math
                 lo, hi, v, s = node["min"], node["max"], node["value"], node["step"]
                 if name == "FloatLogSlider":
-                    v = math.log10(v)
+                    v = math.log(v, node.get("base", 10.0))
                 self.positions = int(round((hi - lo) / s))
                 self.pos = int(round((v - lo) / s))
             self.direction = 1 if self.pos < self.positions else -1

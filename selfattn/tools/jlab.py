@@ -412,7 +412,7 @@ import json as _json
 from ipywidgets.widgets.widget import _instances as _sa_inst
 def _sa_walk(w):
     d = {"id": w.model_id, "cls": type(w).__module__ + "." + type(w).__name__}
-    for k in ("value", "min", "max", "step", "options", "index", "description", "readout_format", "disabled"):
+    for k in ("value", "min", "max", "step", "base", "options", "index", "description", "readout_format", "disabled"):
         if hasattr(w, k):
             v = getattr(w, k)
             try:
@@ -473,8 +473,7 @@ JS_SNAPSHOT = """(root) => {
   return parts;
 }"""
 
-SLIDER_CLASSES = ("IntSlider", "FloatSlider", "FloatLogSlider", "SelectionSlider", "IntRangeSlider",
-                  "FloatRangeSlider", "SelectionRangeSlider")
+SLIDER_CLASSES = ("IntSlider", "FloatSlider", "FloatLogSlider", "SelectionSlider")  # one handle each
 
 
 def widgets_of(trees: list[dict | None], kind: str) -> list[dict]:
@@ -511,7 +510,7 @@ def expected_slider_value(node: dict, direction: int):
         return node["options"][node["index"] + direction]
     if name == "FloatLogSlider":
         import math
-        base = 10.0
+        base = float(node.get("base", 10.0))
         return base ** (math.log(node["value"], base) + direction * node["step"])
     value = node["value"] + direction * node["step"]
     return round(value, 10) if isinstance(value, float) else value
@@ -524,7 +523,7 @@ def slider_direction(node: dict) -> int:
         return 1 if node["index"] + 1 < len(node["options"]) else -1
     if name == "FloatLogSlider":
         import math
-        return 1 if math.log10(node["value"]) + node["step"] <= node["max"] + 1e-9 else -1
+        return 1 if math.log(node["value"], float(node.get("base", 10.0))) + node["step"] <= node["max"] + 1e-9 else -1
     return 1 if node["value"] + node["step"] <= node["max"] + 1e-9 else -1
 
 

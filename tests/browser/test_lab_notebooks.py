@@ -1,8 +1,8 @@
 """Every chapter, opened in JupyterLab in headless Chromium and run top to bottom as a reader would.
 
 For each notebook: Run All; no cell shows an error; every widget rendered (none left at
-"Loading widget..." or "Error displaying widget"); no JavaScript error; no request left this
-machine; then at least one widget is operated with a real key press, click or choice and what
+"Loading widget..." or "Error displaying widget"); no JavaScript error; no request failed or
+left this machine; then at least one widget is operated with a real key press, click or choice and what
 it shows is checked against the expected value (see operate.py). Screenshots are saved under
 artifacts/screenshots/. Needs chromium (see conftest.py).
 """
@@ -51,6 +51,7 @@ def test_notebook_runs_and_widgets_work_in_jupyterlab(path, lab, page, screensho
         js_errors = [e for e in nb.console_errors if "favicon" not in e]
         assert not js_errors, f"{path.name}: JavaScript errors in the page:\n" + "\n".join(js_errors)
         assert not page.outside_requests, f"{path.name}: requests left this machine:\n" + "\n".join(page.outside_requests)
+        assert not page.failed_requests, f"{path.name}: failed requests:\n" + "\n".join(page.failed_requests)
     finally:
         try:
             page.evaluate("() => window.jupyterapp.shell.currentWidget.sessionContext.shutdown()")
