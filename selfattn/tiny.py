@@ -357,7 +357,8 @@ class Block(nn.Module):
         self.ln1 = nn.LayerNorm(cfg.d_model)
         self.attn = MultiHeadAttention(cfg.d_model, cfg.n_heads)
         self.ln2 = nn.LayerNorm(cfg.d_model)
-        self.mlp = nn.Sequential(nn.Linear(cfg.d_model, cfg.d_ff), nn.GELU(), nn.Linear(cfg.d_ff, cfg.d_model))
+        self.mlp = nn.Sequential(nn.Linear(cfg.d_model, cfg.d_ff), nn.GELU(approximate="tanh"),
+                                 nn.Linear(cfg.d_ff, cfg.d_model))
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor | None):
         a, weights = self.attn(self.ln1(x), mask=mask)                 # (batch, n, d_model), (batch, n_heads, n, n)
@@ -727,7 +728,7 @@ def word_vectors(model: TinyTransformer, sentences: Sequence, word: str, layer: 
         ins = inspect(model, s)
         if word not in ins.tokens:
             raise AttentionInputError(f"the sentence {' '.join(ins.tokens)!r} does not contain {word!r}")
-        rows.append(ins.hidden[layer, ins.tokens.index(word)])
+        rows.append(ins.hidden[layer, ins.tokens.index(word)])             # (d_model,)
     return torch.stack(rows)                                               # (count, d_model)
 
 
