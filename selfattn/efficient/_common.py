@@ -117,7 +117,7 @@ def token_indices(indices, n: int, name: str) -> torch.Tensor:
         return torch.empty(0, dtype=torch.long)
     if t.dtype == torch.bool or t.is_floating_point() or t.is_complex() or t.dim() > 1:
         raise AttentionInputError(f"{name} must be a 1-D list of integer token positions, got {indices!r}")
-    t = t.reshape(-1).long()
+    t = t.reshape(-1).long()                                         # (n_global,)
     if t.numel() and (t.min() < 0 or t.max() >= n):
         raise AttentionInputError(f"every entry of {name} must lie in 0..n-1 = 0..{n - 1}, got {t.tolist()}")
     return torch.unique(t)                                            # (n_global,), sorted

@@ -199,6 +199,6 @@ def block_sparse_attention(q, k, v, layout: BlockLayout, *, scale: float | None 
         block_out = torch.softmax(scores, dim=-1) @ v_strip          # (batch, rows, block_size, d_v)
         blind = ~visible.any(-1)                                     # (rows, 1 or block_size): queries that see no key
         if blind.any():                                              # softmax of no scores gave NaN: gather nothing
-            block_out.masked_fill_(blind.expand(g, bs).unsqueeze(-1), 0.0)
+            block_out.masked_fill_(blind.expand(g, bs).unsqueeze(-1), 0.0)   # mask (rows, block_size, 1)
         out[:, rows] = block_out
     return p.finish(out.view(batch, nb * bs, d_v)[:, :n])            # (..., n, d_v)

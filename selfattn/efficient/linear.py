@@ -164,13 +164,14 @@ def _causal_chunked(fq, fk, v, chunk_size, eps):
     num[:, 0] = 0.0
     if n_chunks > 1:
         state = fk_c[:, :-1].transpose(-2, -1) @ v_c[:, :-1]         # (batch, n_chunks - 1, m, d_v + 1)
-        before = torch.cumsum(state.view(batch, n_chunks - 1, -1), dim=1)   # (batch, n_chunks - 1, m·(d_v + 1))
-        num[:, 1:] = fq_c[:, 1:] @ before.view(batch, n_chunks - 1, m, d_v + 1)   # (batch, n_chunks - 1, c, d_v + 1)
+        state.view(batch, n_chunks - 1, -1).cumsum_(dim=1)           # in place: state t = sum over chunks 0..t
+        torch.matmul(fq_c[:, 1:], state, out=num[:, 1:])             # (batch, n_chunks - 1, c, d_v + 1)
 
     # Inside each chunk: the kernel matrix with the future masked out (the only quadratic part, c²),
     # added to what the earlier chunks contributed.
     kernel = (fq_c @ fk_c.transpose(-2, -1)).tril_()                 # (batch, n_chunks, c, c)
     flat = num.view(batch * n_chunks, c, d_v + 1)                    # (batch·n_chunks, c, d_v + 1)
-    flat.baddbmm_(kernel.view(batch * n_chunks, c, c), v_c.reshape(batch * n_chunks, c, d_v + 1))
+    flat.baddbmm_(kernel.view(batch * n_chunks, c, c),              # (batch·n_chunks, c, c)
+                  v_c.reshape(batch * n_chunks, c, d_v + 1))         # (batch·n_chunks, c, d_v + 1)
     out = num[..., :d_v] / (num[..., d_v:] + eps)                    # (batch, n_chunks, c, d_v)
     return out.reshape(batch, n_chunks * c, d_v)[:, :n]              # (batch, n, d_v)

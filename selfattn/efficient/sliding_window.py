@@ -79,7 +79,7 @@ def sliding_window_attention(q, k, v, window, *, causal: bool = True, global_tok
 def _strips(x: torch.Tensor, first_row: int, n_blocks: int, b: int, strip: int) -> torch.Tensor:
     """(n_blocks, strip, d) view: strip c holds rows first_row + c·b .. + strip - 1 of x (n, d), no copy."""
     d = x.shape[-1]
-    return x.as_strided((n_blocks, strip, d), (b * d, d, 1), x.storage_offset() + first_row * d)
+    return x.as_strided((n_blocks, strip, d), (b * d, d, 1), x.storage_offset() + first_row * d)   # (n_blocks, strip, d)
 
 
 def _local_blocks(q, k, v, scale: float, window: int, causal: bool, g: torch.Tensor, out: torch.Tensor) -> None:
@@ -138,7 +138,7 @@ def _local_blocks(q, k, v, scale: float, window: int, causal: bool, g: torch.Ten
         scores = torch.baddbmm(bias, q_blocks, k_strips.transpose(-2, -1), alpha=scale)   # (blocks, b, strip)
         if lo < 0 or hi > n:
             j = torch.arange(c0, c1).unsqueeze(1) * b - left + t     # (blocks, strip): key positions
-            scores.masked_fill_(((j < 0) | (j >= n)).unsqueeze(1), float("-inf"))
+            scores.masked_fill_(((j < 0) | (j >= n)).unsqueeze(1), float("-inf"))   # mask (blocks, 1, strip)
         if g.numel():
             i = torch.arange(c0 * b, c1 * b).view(blocks, b, 1)      # (blocks, b, 1): query positions
             gap = i - g                                              # (blocks, b, n_global): i - j
@@ -150,12 +150,12 @@ def _local_blocks(q, k, v, scale: float, window: int, causal: bool, g: torch.Ten
         weights = torch.softmax(scores, dim=-1)                      # (blocks, b, strip [+ n_global])
         rows = min(c1 * b, n) - c0 * b
         if rows == blocks * b and not g.numel():                     # write straight into the output
-            torch.bmm(weights, v_strips, out=out[c0 * b:c1 * b].view(blocks, b, d_v))
+            torch.bmm(weights, v_strips, out=out[c0 * b:c1 * b].view(blocks, b, d_v))   # (blocks, b, d_v)
             continue
         block_out = weights[..., :strip] @ v_strips                  # (blocks, b, d_v)
         if g.numel():
             block_out += weights[..., strip:] @ v_global             # (blocks, b, d_v)
-        out[c0 * b:c0 * b + rows] = block_out.view(blocks * b, d_v)[:rows]
+        out[c0 * b:c0 * b + rows] = block_out.view(blocks * b, d_v)[:rows]   # (rows, d_v)
 
 
 def _global_rows(q_g, k, v, scale: float, g: torch.Tensor, causal: bool) -> torch.Tensor:

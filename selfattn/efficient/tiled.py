@@ -43,7 +43,9 @@ def online_softmax_step(m, l, acc, scores, v_block):
     m_safe = torch.where(torch.isfinite(m_new), m_new, torch.zeros_like(m_new))   # rows with nothing seen yet
     p = torch.exp(scores - m_safe)                                   # (..., n_q, block)
     alpha = torch.exp(m - m_safe)                                    # (..., n_q, 1); exp(-inf) = 0 at the start
-    return m_new, l * alpha + p.sum(-1, keepdim=True), acc * alpha + p @ v_block
+    l_new = l * alpha + p.sum(-1, keepdim=True)                      # (..., n_q, 1)
+    acc_new = acc * alpha + p @ v_block                              # (..., n_q, d_v)
+    return m_new, l_new, acc_new
 
 
 def tiled_attention(q, k, v, *, block_size: int, causal: bool = False, scale: float | None = None,
