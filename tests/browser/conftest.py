@@ -23,8 +23,10 @@ def chromium() -> str:
     return jlab.chromium_or_skip()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(chromium):
+    # Module scope: one sync Playwright per thread at a time, and tests/test_static_book.py
+    # starts its own when this module is done.
     with jlab.browser_session() as b:
         yield b
 
