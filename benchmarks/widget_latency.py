@@ -199,11 +199,13 @@ class Stepper:
         return getattr(self, "n", 0) >= 2
 
     def label(self) -> str:
+        name = self.node.get("description") or ""
+        name = f" '{name}'" if name else ""
         if self.kind == "slider":
-            return f"arrow key on slider '{self.node.get('description', '')}'"
+            return f"arrow key on slider{name}"
         if self.kind == "heatmap":
             return "click on a heatmap cell"
-        return f"new choice in {self.kind.replace('_', ' ')} '{self.node.get('description', '')}'"
+        return f"new choice in {self.kind.replace('_', ' ')}{name}"
 
     def prepare(self, i: int) -> None:
         """Anything that must happen before the clock starts (moving the mouse, focusing)."""
@@ -320,7 +322,7 @@ def write_markdown(path: Path, data: dict) -> None:
         ok = "reference" if r.get("target_ms") is None else ("yes" if med is not None and med <= r["target_ms"] else "NO")
         out.write(f"| {r['widget']} | {r['input']} | {med if med is not None else '–'} | {r.get('p90_ms', '–')} | "
                   f"{r.get('min_ms', '–')} | {r['changed']}/{r['steps']} | {r['pixels_verified']} | "
-                  f"{r.get('target_ms') or '–'} | {ok} |\n")
+                  f"{format(r['target_ms'], '.0f') if r.get('target_ms') else '–'} | {ok} |\n")
     if data.get("skipped"):
         out.write("\nNot measured:\n\n")
         for s in data["skipped"]:

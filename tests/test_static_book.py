@@ -120,7 +120,7 @@ def browser():
 
 @pytest.mark.browser
 @pytest.mark.parametrize("nb", NOTEBOOKS, ids=[nb.stem for nb in NOTEBOOKS])
-def test_chapter_page_renders_in_a_browser(nb, server, browser):
+def test_chapter_page_renders_in_a_browser(nb, browser, server):
     context, page, log = _open(browser, f"{server}/notebooks/{nb.stem}.html")
     try:
         state = _settled_state(page)
@@ -145,7 +145,7 @@ def test_chapter_page_renders_in_a_browser(nb, server, browser):
 
 
 @pytest.mark.browser
-def test_start_page_lists_every_chapter(server, browser):
+def test_start_page_lists_every_chapter(browser, server):
     context, page, log = _open(browser, f"{server}/index.html")
     try:
         links = page.evaluate("() => [...document.querySelectorAll('a')].map(a => a.getAttribute('href') || '')")
