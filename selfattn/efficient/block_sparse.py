@@ -160,12 +160,13 @@ def block_sparse_attention(q, k, v, layout: BlockLayout, *, scale: float | None 
     bs, nb = layout.block_size, layout.n_blocks
     pad = nb * bs - n
 
-    qs = torch.nn.functional.pad(p.q * p.scale, (0, 0, 0, pad))      # (batch, n_blocks·block_size, d_k)
-    kp = torch.nn.functional.pad(p.k, (0, 0, 0, pad))                # (batch, n_blocks·block_size, d_k)
-    vp = torch.nn.functional.pad(p.v, (0, 0, 0, pad))                # (batch, n_blocks·block_size, d_v)
-    q_blocks = qs.view(batch, nb, bs, d_k)                           # (batch, n_blocks, block_size, d_k)
-    k_blocks = kp.view(batch, nb, bs, d_k)                           # (batch, n_blocks, block_size, d_k)
-    v_blocks = vp.view(batch, nb, bs, d_v)                           # (batch, n_blocks, block_size, d_v)
+    qs = p.q * p.scale                                               # (batch, n, d_k)
+    kp, vp = p.k, p.v
+    if pad:                                                          # the last block is partial: pad it with zeros
+        qs, kp, vp = (torch.nn.functional.pad(t, (0, 0, 0, pad)) for t in (qs, kp, vp))   # (batch, n_blocks·block_size, ·)
+    q_blocks = qs.reshape(batch, nb, bs, d_k)                        # (batch, n_blocks, block_size, d_k)
+    k_blocks = kp.reshape(batch, nb, bs, d_k)                        # (batch, n_blocks, block_size, d_k)
+    v_blocks = vp.reshape(batch, nb, bs, d_v)                        # (batch, n_blocks, block_size, d_v)
     out = qs.new_zeros(batch, nb, bs, d_v)                           # (batch, n_blocks, block_size, d_v)
 
     # Rows with similar numbers of listed blocks are processed together, each row's list padded

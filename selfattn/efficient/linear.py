@@ -77,13 +77,20 @@ def linear_attention(q, k, v, *, causal: bool = True, feature_map="elu", form: s
         raise AttentionInputError(f"eps must be a finite number >= 0, got {eps!r}")
     p = prepare(q, k, v, same_length="causal linear_attention" if causal else None)
     phi = _feature_map(feature_map)
+    if causal and form == "chunked":                                 # features made chunk group by chunk group
+        _check_features(phi(p.q[:, :1]), phi(p.k[:, :1]), p.q[:, :1], p.k[:, :1])
+        return p.finish(_causal_chunked(p.q, p.k, p.v, phi, chunk_size, eps))
     fq, fk = phi(p.q), phi(p.k)                                      # (batch, n_q, m), (batch, n_k, m)
-    if not isinstance(fq, torch.Tensor) or fq.shape[:-1] != p.q.shape[:-1] or fk.shape[:-1] != p.k.shape[:-1] \
-            or fq.shape[-1] != fk.shape[-1]:
+    _check_features(fq, fk, p.q, p.k)
+    return p.finish(kernel_attention(fq, fk, p.v, causal=causal, form=form, chunk_size=chunk_size, eps=eps))
+
+
+def _check_features(fq, fk, q, k) -> None:
+    if not isinstance(fq, torch.Tensor) or not isinstance(fk, torch.Tensor) or fq.shape[:-1] != q.shape[:-1] \
+            or fk.shape[:-1] != k.shape[:-1] or fq.shape[-1] != fk.shape[-1]:
         raise AttentionInputError(
             "feature_map must return a tensor (..., n, m) with the same m for q and k, got "
             f"{tuple(getattr(fq, 'shape', ()))} for q and {tuple(getattr(fk, 'shape', ()))} for k")
-    return p.finish(kernel_attention(fq, fk, p.v, causal=causal, form=form, chunk_size=chunk_size, eps=eps))
 
 
 def kernel_attention(fq, fk, v, *, causal: bool, form: str, chunk_size: int = 64, eps: float = 1e-6):
@@ -96,7 +103,7 @@ def kernel_attention(fq, fk, v, *, causal: bool, form: str, chunk_size: int = 64
     if form == "parallel":
         return _causal_parallel(fq, fk, v, eps)
     if form == "chunked":
-        return _causal_chunked(fq, fk, v, chunk_size, eps)
+        return _causal_chunked(fq, fk, v, lambda x: x, chunk_size, eps)
     return _causal_recurrent(fq, fk, v, eps)
 
 
@@ -144,37 +151,47 @@ def _causal_recurrent(fq, fk, v, eps):
     return out
 
 
-def _causal_chunked(fq, fk, v, chunk_size, eps):
-    """Chunks of c tokens: a masked (c × c) kernel inside each chunk, prefix states across chunks.
+GROUP_TOKENS = 2048    # the chunked form works through this many tokens at a time (all temporaries stay small)
+
+
+def _causal_chunked(q, k, v, phi, chunk_size, eps):
+    """Chunks of c tokens: a masked (c × c) kernel inside each chunk, a running state across chunks.
 
     The denominator rides along with the numerator: with a column of ones appended to v,
-    Σ φ(k_j) [v_j, 1] gives the state S and the normaliser z in one product.
+    Σ φ(k_j) [v_j, 1] gives the state S and the normaliser z in one product. The sequence is
+    taken GROUP_TOKENS at a time (features φ included, so no temporary is larger than a group);
+    `carry` holds the state of everything before the group.
     """
-    batch, n, m = fk.shape
+    batch, n = k.shape[:2]
+    m = phi(k[:, :1]).shape[-1]
     d_v = v.shape[-1]
     c = min(chunk_size, n)
-    n_chunks = math.ceil(n / c)
-    pad = n_chunks * c - n
-    v1 = torch.cat([v, v.new_ones(batch, n, 1)], dim=-1)             # (batch, n, d_v + 1)
-    if pad:
-        fq, fk, v1 = (F.pad(t, (0, 0, 0, pad)) for t in (fq, fk, v1))   # (batch, n_chunks·c, ·)
-    fq_c = fq.reshape(batch, n_chunks, c, m)                         # (batch, n_chunks, c, m)
-    fk_c = fk.reshape(batch, n_chunks, c, m)                         # (batch, n_chunks, c, m)
-    v_c = v1.view(batch, n_chunks, c, d_v + 1)                       # (batch, n_chunks, c, d_v + 1)
+    per_group = max(1, GROUP_TOKENS // c)                            # chunks per group
+    out = v.new_empty(batch, n, d_v)                                 # (batch, n, d_v)
+    carry = v.new_zeros(batch, m, d_v + 1)                           # (batch, m, d_v + 1): S and z so far
+    for t0 in range(0, n, per_group * c):
+        t1 = min(t0 + per_group * c, n)
+        chunks = math.ceil((t1 - t0) / c)
+        pad = chunks * c - (t1 - t0)                                 # only the last group can be ragged
+        fq_g, fk_g = phi(q[:, t0:t1]), phi(k[:, t0:t1])              # (batch, tokens, m)
+        v1 = torch.cat([v[:, t0:t1], v.new_ones(batch, t1 - t0, 1)], dim=-1)   # (batch, tokens, d_v + 1)
+        if pad:
+            fq_g, fk_g, v1 = (F.pad(x, (0, 0, 0, pad)) for x in (fq_g, fk_g, v1))   # (batch, chunks·c, ·)
+        fq_c = fq_g.reshape(batch, chunks, c, m)                     # (batch, chunks, c, m)
+        fk_c = fk_g.reshape(batch, chunks, c, m)                     # (batch, chunks, c, m)
+        v_c = v1.view(batch, chunks, c, d_v + 1)                     # (batch, chunks, c, d_v + 1)
 
-    # Across chunks: chunk t reads the state of all chunks before it (an exclusive prefix sum).
-    num = fq.new_empty(batch, n_chunks, c, d_v + 1)                  # (batch, n_chunks, c, d_v + 1)
-    num[:, 0] = 0.0
-    if n_chunks > 1:
-        state = fk_c[:, :-1].transpose(-2, -1) @ v_c[:, :-1]         # (batch, n_chunks - 1, m, d_v + 1)
-        state.view(batch, n_chunks - 1, -1).cumsum_(dim=1)           # in place: state t = sum over chunks 0..t
-        torch.matmul(fq_c[:, 1:], state, out=num[:, 1:])             # (batch, n_chunks - 1, c, d_v + 1)
+        # What the earlier tokens contribute: the carried state, plus the chunks before this one in the group.
+        num = (fq_c.reshape(batch, chunks * c, m) @ carry).view(batch, chunks, c, d_v + 1)   # (batch, chunks, c, d_v + 1)
+        state = fk_c.transpose(-2, -1) @ v_c                         # (batch, chunks, m, d_v + 1)
+        state.cumsum_(dim=1)                                         # state t = sum over chunks 0..t of the group
+        if chunks > 1:
+            num[:, 1:] += fq_c[:, 1:] @ state[:, :-1]                # (batch, chunks - 1, c, d_v + 1)
+        carry = carry + state[:, -1]                                 # (batch, m, d_v + 1)
 
-    # Inside each chunk: the kernel matrix with the future masked out (the only quadratic part, c²),
-    # added to what the earlier chunks contributed.
-    kernel = (fq_c @ fk_c.transpose(-2, -1)).tril_()                 # (batch, n_chunks, c, c)
-    flat = num.view(batch * n_chunks, c, d_v + 1)                    # (batch·n_chunks, c, d_v + 1)
-    flat.baddbmm_(kernel.view(batch * n_chunks, c, c),              # (batch·n_chunks, c, c)
-                  v_c.reshape(batch * n_chunks, c, d_v + 1))         # (batch·n_chunks, c, d_v + 1)
-    out = num[..., :d_v].div_(num[..., d_v:] + eps)                  # (batch, n_chunks, c, d_v), in place
-    return out.reshape(batch, n_chunks * c, d_v)[:, :n]              # (batch, n, d_v)
+        # Inside each chunk: the kernel matrix with the future masked out (the only quadratic part, c²).
+        kernel = (fq_c @ fk_c.transpose(-2, -1)).tril_()             # (batch, chunks, c, c)
+        num += kernel @ v_c                                          # (batch, chunks, c, d_v + 1)
+        num = num.view(batch, chunks * c, d_v + 1)[:, :t1 - t0]      # (batch, tokens, d_v + 1)
+        torch.div(num[..., :d_v], num[..., d_v:] + eps, out=out[:, t0:t1])   # (batch, tokens, d_v)
+    return out
