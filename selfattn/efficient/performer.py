@@ -52,12 +52,13 @@ def random_projection(d_k: int, n_features: int, *, orthogonal: bool = True, see
 
 
 def _features(qs, ks, omega):
-    """Positive random features of pre-scaled queries and keys, stabilised as described above."""
-    proj_q = qs @ omega.T                                            # (batch, n_q, n_features)
-    proj_k = ks @ omega.T                                            # (batch, n_k, n_features)
-    proj_k = proj_k - 0.5 * (ks * ks).sum(-1, keepdim=True)          # (batch, n_k, n_features)
-    fq = torch.exp(proj_q - proj_q.amax(-1, keepdim=True))           # (batch, n_q, n_features)
-    fk = torch.exp(proj_k - proj_k.amax(dim=(-2, -1), keepdim=True))   # (batch, n_k, n_features)
+    """Positive random features of pre-scaled queries and keys, stabilised as described above
+    (computed in place: each is one (n, n_features) tensor)."""
+    fq = qs @ omega.T                                                # (batch, n_q, n_features): ω·q
+    fq.sub_(fq.amax(-1, keepdim=True)).exp_()                        # exp(ω·q - max over features)
+    fk = ks @ omega.T                                                # (batch, n_k, n_features): ω·k
+    fk.sub_(0.5 * (ks * ks).sum(-1, keepdim=True))                   # ω·k - |k|²/2
+    fk.sub_(fk.amax(dim=(-2, -1), keepdim=True)).exp_()              # exp(... - max over all keys)
     return fq, fk
 
 
