@@ -3,9 +3,11 @@
 Each query looks only at the keys within `window` positions of it (Beltagy et al. 2020,
 Longformer; Child et al. 2019 call it a local pattern). The work is done in blocks of `b`
 consecutive queries: block c needs only the keys from c·b - (window - 1) to its own end, a
-strip of `b + window - 1` keys. All strips are views into one padded copy of K (no copying,
-thanks to `Tensor.unfold`), so the scores computed are (n / b) blocks of shape (b, strip) —
-about n·(b + window) numbers instead of n².
+strip of `b + window - 1` keys. Consecutive strips overlap, and each is a strided view into K
+itself (`Tensor.as_strided`: no copy), so the scores computed are (n / b) blocks of shape
+(b, strip) — about n·(b + window) numbers instead of n². The window and the scale are applied
+inside one matrix product (`torch.baddbmm` adds a fixed (b, strip) table of 0 and -inf), and
+blocks are processed a group at a time, so the extra memory stays at a fixed budget.
 
 Global tokens (Longformer): a few chosen positions that attend to every key and that every
 query attends to. Their rows are computed with full attention (a few rows of length n), and
@@ -21,7 +23,6 @@ import math
 import torch
 import torch.nn.functional as F
 
-from ..errors import AttentionInputError
 from ..masks import window as window_band
 from . import _common
 from ._common import positive_int, prepare, token_indices
