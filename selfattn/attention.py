@@ -8,18 +8,14 @@ the same kind, so the first chapters can stay in numpy while later ones train wi
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import torch
 
-from .errors import AttentionInputError, as_tensor, broadcast_batch, check_finite, check_rank, shape_str
+from .errors import AttentionInputError, broadcast_batch, check_qkv, check_scale
 
-Q_NAMES = ("batch", "n_q", "d_k")
-K_NAMES = ("batch", "n_k", "d_k")
-V_NAMES = ("batch", "n_k", "d_v")
 
 
 @dataclass(frozen=True)
@@ -75,33 +71,13 @@ def _check_mask(mask, n_q: int, n_k: int) -> torch.Tensor:
 
 def _inputs(q, k, v, mask, causal, scale):
     """Validate and convert the arguments; return tensors, the effective mask and the scale."""
-    kinds = {name: isinstance(x, np.ndarray) for name, x in (("q", q), ("k", k), ("v", v))}
-    if len(set(kinds.values())) > 1 and all(isinstance(x, (np.ndarray, torch.Tensor)) for x in (q, k, v)):
-        desc = ", ".join(f"{nm} is a {'numpy array' if is_np else 'torch tensor'}" for nm, is_np in kinds.items())
-        raise AttentionInputError(f"q, k and v must all be numpy arrays or all torch tensors: {desc}")
-    qt, kt, vt = as_tensor(q, "q"), as_tensor(k, "k"), as_tensor(v, "v")
-    check_rank(qt, "q", 2, Q_NAMES)
-    check_rank(kt, "k", 2, K_NAMES)
-    check_rank(vt, "v", 2, V_NAMES)
-    if qt.shape[-1] != kt.shape[-1]:
-        raise AttentionInputError(
-            f"q and k must have the same d_k (last dimension): q has shape {shape_str(qt.shape, Q_NAMES)}, "
-            f"k has shape {shape_str(kt.shape, K_NAMES)}")
-    if kt.shape[-2] != vt.shape[-2]:
-        raise AttentionInputError(
-            f"k and v must have the same n_k (one value per key): k has shape {shape_str(kt.shape, K_NAMES)}, "
-            f"v has shape {shape_str(vt.shape, V_NAMES)}")
+    qt, kt, vt = check_qkv(q, k, v)
     broadcast_batch({"q": tuple(qt.shape[:-2]), "k": tuple(kt.shape[:-2]), "v": tuple(vt.shape[:-2])})
-    for t, name in ((qt, "q"), (kt, "k"), (vt, "v")):
-        check_finite(t, name)
     dtype = torch.promote_types(torch.promote_types(qt.dtype, kt.dtype), vt.dtype)
     qt, kt, vt = qt.to(dtype), kt.to(dtype), vt.to(dtype)
     n_q, d_k = qt.shape[-2:]
     n_k = kt.shape[-2]
-    if scale is None:
-        scale = 1.0 / math.sqrt(d_k)
-    elif not isinstance(scale, (int, float)) or isinstance(scale, bool) or not math.isfinite(scale) or scale <= 0:
-        raise AttentionInputError(f"scale must be a positive finite number (default 1/√d_k), got {scale!r}")
+    scale = check_scale(scale, d_k)
     m = None
     if mask is not None:
         m = _check_mask(mask, n_q, n_k)

@@ -64,6 +64,18 @@ def tokenize(text: str, *, max_tokens: int = 16) -> list[str]:
     return tokens
 
 
+def as_tokens(text_or_tokens, *, max_tokens: int = 16) -> list[str]:
+    """A sentence as tokens: text goes through `tokenize`; a list is taken as it is, within the same limits."""
+    if isinstance(text_or_tokens, str):
+        return tokenize(text_or_tokens, max_tokens=max_tokens)
+    tokens = [str(t) for t in text_or_tokens]
+    if not tokens:
+        raise AttentionInputError("the sentence has no tokens: give at least one word")
+    if len(tokens) > max_tokens:
+        raise AttentionInputError(f"the sentence has {len(tokens)} tokens; this view takes at most {max_tokens}")
+    return tokens
+
+
 def word_vector(word: str) -> torch.Tensor:
     """(d_model,) vector for one word. Unknown words get a small, fixed pseudo-random vector."""
     if word in _LEXICON:

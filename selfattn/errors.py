@@ -5,6 +5,7 @@ learner sees "k and v must have the same n_k" instead of a deep traceback from a
 """
 from __future__ import annotations
 
+import math
 from typing import Sequence
 
 import numpy as np
@@ -54,6 +55,10 @@ def as_tensor(x, name: str, *, allow_int: bool = False) -> torch.Tensor:
 
 def check_finite(t: torch.Tensor, name: str) -> None:
     """Refuse NaN or infinite entries, saying where the first one is."""
+    # One sum is cheap and is finite only if every entry is; only then is the full search skipped.
+    # (A sum can overflow with finite entries; then the search below looks properly and finds nothing.)
+    if torch.isfinite(t.sum()):
+        return
     bad = ~torch.isfinite(t)
     if bad.any():
         idx = tuple(int(i) for i in bad.nonzero()[0])
@@ -84,3 +89,44 @@ def broadcast_batch(shapes: dict[str, tuple[int, ...]]) -> tuple[int, ...]:
         listed = ", ".join(f"{k} has {v}" for k, v in shapes.items())
         raise AttentionInputError(
             f"the leading (batch, head) dimensions do not broadcast: {listed}") from None
+
+
+Q_NAMES = ("batch", "n_q", "d_k")
+K_NAMES = ("batch", "n_k", "d_k")
+V_NAMES = ("batch", "n_k", "d_v")
+
+
+def check_qkv(q, k, v) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The checks every attention function makes on q, k and v; returns them as torch tensors.
+
+    Same kind (all numpy or all torch), floating dtype, at least (n, d) with no empty dimension,
+    q and k sharing d_k, k and v sharing n_k, and no NaN or inf.
+    """
+    kinds = {name: isinstance(x, np.ndarray) for name, x in (("q", q), ("k", k), ("v", v))}
+    if len(set(kinds.values())) > 1 and all(isinstance(x, (np.ndarray, torch.Tensor)) for x in (q, k, v)):
+        desc = ", ".join(f"{nm} is a {'numpy array' if is_np else 'torch tensor'}" for nm, is_np in kinds.items())
+        raise AttentionInputError(f"q, k and v must all be numpy arrays or all torch tensors: {desc}")
+    qt, kt, vt = as_tensor(q, "q"), as_tensor(k, "k"), as_tensor(v, "v")
+    check_rank(qt, "q", 2, Q_NAMES)
+    check_rank(kt, "k", 2, K_NAMES)
+    check_rank(vt, "v", 2, V_NAMES)
+    if qt.shape[-1] != kt.shape[-1]:
+        raise AttentionInputError(
+            f"q and k must have the same d_k (last dimension): q has shape {shape_str(qt.shape, Q_NAMES)}, "
+            f"k has shape {shape_str(kt.shape, K_NAMES)}")
+    if kt.shape[-2] != vt.shape[-2]:
+        raise AttentionInputError(
+            f"k and v must have the same n_k (one value per key): k has shape {shape_str(kt.shape, K_NAMES)}, "
+            f"v has shape {shape_str(vt.shape, V_NAMES)}")
+    for t, name in ((qt, "q"), (kt, "k"), (vt, "v")):
+        check_finite(t, name)
+    return qt, kt, vt
+
+
+def check_scale(scale, d_k: int) -> float:
+    """The softmax scale: 1/√d_k by default, otherwise a positive finite number."""
+    if scale is None:
+        return 1.0 / math.sqrt(d_k)
+    if not isinstance(scale, (int, float)) or isinstance(scale, bool) or not math.isfinite(scale) or scale <= 0:
+        raise AttentionInputError(f"scale must be a positive finite number (default 1/√d_k), got {scale!r}")
+    return float(scale)

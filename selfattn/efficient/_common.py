@@ -8,17 +8,12 @@ the end. A numpy input gives a numpy output.
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
-from ..errors import AttentionInputError, as_tensor, broadcast_batch, check_finite, check_rank, shape_str
-
-Q_NAMES = ("batch", "n_q", "d_k")
-K_NAMES = ("batch", "n_k", "d_k")
-V_NAMES = ("batch", "n_k", "d_v")
+from ..errors import K_NAMES, Q_NAMES, AttentionInputError, broadcast_batch, check_qkv, check_scale, shape_str
 
 # Work is done in pieces whose score matrix holds about this many numbers (1 MB in float32):
 # small enough to stay near the processor's caches, large enough that each matrix product is
@@ -58,37 +53,14 @@ def prepare(q, k, v, *, scale=None, same_length: str | None = None) -> Prepared:
     are positions of one sequence, as in self-attention with a window or a causal mask).
     """
     as_numpy = isinstance(q, np.ndarray)
-    kinds = {name: isinstance(x, np.ndarray) for name, x in (("q", q), ("k", k), ("v", v))}
-    if len(set(kinds.values())) > 1 and all(isinstance(x, (np.ndarray, torch.Tensor)) for x in (q, k, v)):
-        desc = ", ".join(f"{nm} is a {'numpy array' if is_np else 'torch tensor'}" for nm, is_np in kinds.items())
-        raise AttentionInputError(f"q, k and v must all be numpy arrays or all torch tensors: {desc}")
-    qt, kt, vt = as_tensor(q, "q"), as_tensor(k, "k"), as_tensor(v, "v")
-    check_rank(qt, "q", 2, Q_NAMES)
-    check_rank(kt, "k", 2, K_NAMES)
-    check_rank(vt, "v", 2, V_NAMES)
-    if qt.shape[-1] != kt.shape[-1]:
-        raise AttentionInputError(
-            f"q and k must have the same d_k (last dimension): q has shape {shape_str(qt.shape, Q_NAMES)}, "
-            f"k has shape {shape_str(kt.shape, K_NAMES)}")
-    if kt.shape[-2] != vt.shape[-2]:
-        raise AttentionInputError(
-            f"k and v must have the same n_k (one value per key): k has shape {shape_str(kt.shape, K_NAMES)}, "
-            f"v has shape {shape_str(vt.shape, V_NAMES)}")
+    qt, kt, vt = check_qkv(q, k, v)
     if same_length is not None and qt.shape[-2] != kt.shape[-2]:
         raise AttentionInputError(
             f"{same_length} needs queries and keys from one sequence (n_q == n_k): q has shape "
             f"{shape_str(qt.shape, Q_NAMES)}, k has shape {shape_str(kt.shape, K_NAMES)}")
     lead = broadcast_batch({"q": tuple(qt.shape[:-2]), "k": tuple(kt.shape[:-2]), "v": tuple(vt.shape[:-2])})
-    for t, name in ((qt, "q"), (kt, "k"), (vt, "v")):
-        # One sum is cheap and is finite only if every entry is; only then is the slow search skipped.
-        # (A sum can overflow with finite entries; then check_finite looks properly and finds nothing.)
-        if not torch.isfinite(t.sum()):
-            check_finite(t, name)
     dtype = torch.promote_types(torch.promote_types(qt.dtype, kt.dtype), vt.dtype)
-    if scale is None:
-        scale = 1.0 / math.sqrt(qt.shape[-1])
-    elif not isinstance(scale, (int, float)) or isinstance(scale, bool) or not math.isfinite(scale) or scale <= 0:
-        raise AttentionInputError(f"scale must be a positive finite number (default 1/√d_k), got {scale!r}")
+    scale = check_scale(scale, qt.shape[-1])
     qt = qt.to(dtype).expand(lead + tuple(qt.shape[-2:])).reshape(-1, *qt.shape[-2:])   # (batch, n_q, d_k)
     kt = kt.to(dtype).expand(lead + tuple(kt.shape[-2:])).reshape(-1, *kt.shape[-2:])   # (batch, n_k, d_k)
     vt = vt.to(dtype).expand(lead + tuple(vt.shape[-2:])).reshape(-1, *vt.shape[-2:])   # (batch, n_k, d_v)

@@ -22,7 +22,7 @@ import torch
 
 from .. import masks
 from ..attention import attention
-from ..embeddings import embed, hand_projections, tokenize
+from ..embeddings import as_tokens, embed, hand_projections
 from ..errors import AttentionInputError, as_tensor, check_finite
 
 MAX_TOKENS = 16
@@ -120,14 +120,7 @@ def sentence_qkv(text_or_tokens, *, max_tokens: int = MAX_TOKENS):
     q, k: (n, d_k), v: (n, d_v). Text goes through selfattn.embeddings.tokenize, which refuses
     empty or over-long input with a message.
     """
-    if isinstance(text_or_tokens, str):
-        tokens = tokenize(text_or_tokens, max_tokens=max_tokens)
-    else:
-        tokens = [str(t) for t in text_or_tokens]
-        if not tokens:
-            raise AttentionInputError("the sentence has no tokens: give at least one word")
-        if len(tokens) > max_tokens:
-            raise AttentionInputError(f"the sentence has {len(tokens)} tokens; this view takes at most {max_tokens}")
+    tokens = as_tokens(text_or_tokens, max_tokens=max_tokens)
     w_q, w_k, w_v = hand_projections()
     x = embed(tokens)                                                  # (n, d_model)
     return tokens, x @ w_q, x @ w_k, x @ w_v                           # (n, d_k), (n, d_k), (n, d_v)

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from ..attention import attention, softmax
-from ..embeddings import FEATURES, QK_FEATURES, embed, hand_projections, is_known, tokenize
+from ..embeddings import FEATURES, QK_FEATURES, as_tokens, embed, hand_projections, is_known
 from ..errors import AttentionInputError, as_tensor
 
 MAX_TOKENS = 16
@@ -168,14 +168,7 @@ class SentenceStages:
 
 def sentence_stages(text_or_tokens, *, causal: bool = False, max_tokens: int = MAX_TOKENS) -> SentenceStages:
     """Tokenise, embed (hand-designed vectors), project (hand-designed W_Q, W_K, W_V) and attend."""
-    if isinstance(text_or_tokens, str):
-        tokens = tokenize(text_or_tokens, max_tokens=max_tokens)
-    else:
-        tokens = [str(t) for t in text_or_tokens]
-        if not tokens:
-            raise AttentionInputError("the sentence has no tokens: give at least one word")
-        if len(tokens) > max_tokens:
-            raise AttentionInputError(f"the sentence has {len(tokens)} tokens; this view takes at most {max_tokens}")
+    tokens = as_tokens(text_or_tokens, max_tokens=max_tokens)
     w_q, w_k, w_v = hand_projections()
     x = embed(tokens)                                                 # (n, d_model)
     q = x @ w_q                                                       # (n, d_k)

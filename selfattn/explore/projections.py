@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ..embeddings import QK_FEATURES, embed, hand_projections, is_known, tokenize
+from ..embeddings import QK_FEATURES, as_tokens, embed, hand_projections, is_known
 from ..errors import AttentionInputError, as_tensor, check_finite, shape_str
 
 MAX_TOKENS = 16
@@ -197,14 +197,7 @@ def sentence_view(text_or_tokens, query_index: int = 0, *, which: str = "q", ang
 
     Raises AttentionInputError with a readable message for empty or over-long text.
     """
-    if isinstance(text_or_tokens, str):
-        tokens = tokenize(text_or_tokens, max_tokens=max_tokens)
-    else:
-        tokens = [str(t) for t in text_or_tokens]
-        if not tokens:
-            raise AttentionInputError("the sentence has no tokens: give at least one word")
-        if len(tokens) > max_tokens:
-            raise AttentionInputError(f"the sentence has {len(tokens)} tokens; this view takes at most {max_tokens}")
+    tokens = as_tokens(text_or_tokens, max_tokens=max_tokens)
     if which not in ("q", "k"):
         raise AttentionInputError(f"which must be 'q' (edit W_Q) or 'k' (edit W_K), got {which!r}")
     w_q, w_k, _ = hand_projections()
