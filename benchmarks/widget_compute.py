@@ -55,7 +55,7 @@ def main(argv=None) -> int:
     parser.add_argument("--steps", type=int, default=30)
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args(argv)
-    torch.set_num_threads(2)
+    torch.set_num_threads(1)  # as in the notebooks (selfattn.book.setup)
     rows = []
     for module, cls in widget_classes():
         r = measure(cls, args.steps)
