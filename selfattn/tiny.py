@@ -34,7 +34,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .embeddings import tokenize
+from .embeddings import as_tokens
 from .errors import AttentionInputError
 from .masks import causal, padding
 from .multihead import MultiHeadAttention
@@ -530,14 +530,7 @@ def reads_causally(tokens: Sequence[str]) -> bool:
 
 def tokens_of(text) -> list[str]:
     """A typed sentence (through selfattn.embeddings.tokenize) or a list of words, as a list."""
-    if isinstance(text, str):
-        return tokenize(text, max_tokens=MAX_TOKENS)
-    tokens = [str(t) for t in text]
-    if not tokens:
-        raise AttentionInputError("the sentence has no words: give at least one")
-    if len(tokens) > MAX_TOKENS:
-        raise AttentionInputError(f"the sentence has {len(tokens)} tokens; the tiny model takes at most {MAX_TOKENS}")
-    return tokens
+    return as_tokens(text, max_tokens=MAX_TOKENS)
 
 
 @dataclass

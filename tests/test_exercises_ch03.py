@@ -7,17 +7,9 @@ import torch
 from selfattn.exercises import ch03 as ex
 from selfattn.exercises import exercises
 
-
-def passes(exercise, answer):
-    r = exercise.evaluate(answer)
-    assert r.passed is True, r.message
-    return r.message
+from exercise_helpers import fails, passes
 
 
-def fails(exercise, answer, fragment):
-    r = exercise.evaluate(answer)
-    assert r.passed is False, f"accepted a wrong answer: {r.message}"
-    assert fragment in r.message, r.message
 
 
 def test_registered_in_order():

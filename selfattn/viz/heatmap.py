@@ -17,6 +17,23 @@ def to_numpy(x) -> np.ndarray:
     return np.asarray(x)
 
 
+def label_matrix_axes(ax, row_labels, col_labels, *, xlabel: str, ylabel: str, rotation: float | None = None) -> None:
+    """Token labels on both axes of a matrix picture, no tick marks, no frame (every matrix figure looks alike).
+
+    Column labels longer than 3 characters are slanted 45° unless `rotation` says otherwise.
+    """
+    col_labels, row_labels = list(col_labels), list(row_labels)
+    if rotation is None:
+        rotation = 45 if max(map(len, map(str, col_labels)), default=0) > 3 else 0
+    ax.set_xticks(range(len(col_labels)), col_labels, rotation=rotation, ha="right" if rotation else "center")
+    ax.set_yticks(range(len(row_labels)), row_labels)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.tick_params(length=0)
+    for side in ("top", "right", "bottom", "left"):
+        ax.spines[side].set_visible(False)
+
+
 def attention_heatmap(weights, row_labels: Sequence[str] | None = None, col_labels: Sequence[str] | None = None,
                       *, ax=None, title: str | None = None, mask=None, annotate: bool | None = None,
                       signed: bool = False, vmax: float | None = None, colorbar: bool = True,
@@ -48,14 +65,7 @@ def attention_heatmap(weights, row_labels: Sequence[str] | None = None, col_labe
     if blocked is not None:
         grey = np.where(np.broadcast_to(blocked, w.shape), 1.0, np.nan)
         ax.imshow(grey, cmap=ListedColormap([MASK_BLOCKED]), vmin=0, vmax=1)
-    ax.set_xticks(range(n_k), col_labels, rotation=45 if max(map(len, col_labels), default=0) > 3 else 0,
-                  ha="right" if max(map(len, col_labels), default=0) > 3 else "center")
-    ax.set_yticks(range(n_q), row_labels)
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
-    ax.tick_params(length=0)
-    for side in ("top", "right", "bottom", "left"):
-        ax.spines[side].set_visible(False)
+    label_matrix_axes(ax, row_labels, col_labels, xlabel=xlabel, ylabel=ylabel)
     if annotate is None:
         annotate = max(n_q, n_k) <= 12
     if annotate:

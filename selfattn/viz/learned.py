@@ -10,7 +10,7 @@ from typing import Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 
-from .heatmap import attention_heatmap, to_numpy
+from .heatmap import attention_heatmap, label_matrix_axes, to_numpy
 from .style import ACCENT, PALETTE, WEIGHTS_CMAP
 
 TASK_COLOURS = {"pronoun": PALETTE[0], "roles": PALETTE[1], "sense": PALETTE[2], "induction": PALETTE[3]}
@@ -101,13 +101,7 @@ def head_table(table, row_labels: Sequence[str], col_labels: Sequence[str], *, t
     longest = max((len(str(r)) for r in row_labels), default=0)
     fig, ax = plt.subplots(figsize=(1.0 * n_c + 0.075 * longest + 2.2, 0.5 * n_r + 1.5))
     im = ax.imshow(t, cmap=cmap, vmin=vmin, vmax=vmax, aspect="auto")
-    ax.set_xticks(range(n_c), col_labels, rotation=20, ha="right")
-    ax.set_yticks(range(n_r), row_labels)
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
-    ax.tick_params(length=0)
-    for side in ("top", "right", "bottom", "left"):
-        ax.spines[side].set_visible(False)
+    label_matrix_axes(ax, row_labels, col_labels, xlabel=xlabel, ylabel=ylabel, rotation=20)
     for i in range(n_r):
         for j in range(n_c):
             v = t[i, j]

@@ -18,7 +18,7 @@ import numpy as np
 from matplotlib.colors import ListedColormap
 from matplotlib.patches import Patch, Rectangle
 
-from .heatmap import attention_heatmap, to_numpy
+from .heatmap import attention_heatmap, label_matrix_axes, to_numpy
 from .style import ACCENT, MASK_BLOCKED
 
 MASK_OPEN_COLOUR = "#9ecae1"   # a light blue: "may attend"
@@ -55,13 +55,7 @@ def mask_picture(mask, row_labels: Sequence[str] | None = None, col_labels: Sequ
     ax.set_yticks(np.arange(-0.5, n_q, 1), minor=True)
     ax.grid(which="minor", color="white", linewidth=1.5)
     ax.tick_params(which="both", length=0)
-    long_cols = max(map(len, cols), default=0) > 3
-    ax.set_xticks(range(n_k), cols, rotation=45 if long_cols else 0, ha="right" if long_cols else "center")
-    ax.set_yticks(range(n_q), rows)
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
-    for side in ("top", "right", "bottom", "left"):
-        ax.spines[side].set_visible(False)
+    label_matrix_axes(ax, rows, cols, xlabel=xlabel, ylabel=ylabel)
     leaks = 0
     if highlight_future:
         for i in range(n_q):

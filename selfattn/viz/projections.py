@@ -6,7 +6,7 @@ from typing import Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 
-from .heatmap import to_numpy
+from .heatmap import label_matrix_axes, to_numpy
 from .style import ACCENT, PALETTE, SCORES_CMAP
 
 
@@ -26,14 +26,7 @@ def labelled_matrix(m, row_labels: Sequence[str], col_labels: Sequence[str], *, 
     fig = ax.figure
     lim = vmax if vmax is not None else max(1e-9, float(np.nanmax(np.abs(a))) if np.isfinite(a).any() else 1.0)
     im = ax.imshow(np.where(np.isfinite(a), a, np.nan), cmap=cmap, vmin=-lim, vmax=lim, aspect="auto")
-    long = max(map(len, col_labels), default=0) > 3
-    ax.set_xticks(range(cols), list(col_labels), rotation=45 if long else 0, ha="right" if long else "center")
-    ax.set_yticks(range(rows), list(row_labels))
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
-    ax.tick_params(length=0)
-    for side in ("top", "right", "bottom", "left"):
-        ax.spines[side].set_visible(False)
+    label_matrix_axes(ax, row_labels, col_labels, xlabel=xlabel, ylabel=ylabel)
     if annotate is None:
         annotate = rows * cols <= 120
     if annotate:
