@@ -130,3 +130,40 @@ def check_scale(scale, d_k: int) -> float:
     if not isinstance(scale, (int, float)) or isinstance(scale, bool) or not math.isfinite(scale) or scale <= 0:
         raise AttentionInputError(f"scale must be a positive finite number (default 1/√d_k), got {scale!r}")
     return float(scale)
+
+
+def check_int(value, name: str, *, minimum: int | None = None, maximum: int | None = None,
+              meaning: str = "") -> int:
+    """An integer argument within [minimum, maximum] (booleans refused), or an error that names it.
+
+    ``meaning`` says in words what the number is ("number of tokens"), for the message.
+    """
+    what = f"{name} ({meaning})" if meaning else name
+    ok = isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+    if ok and (minimum is None or value >= minimum) and (maximum is None or value <= maximum):
+        return int(value)
+    if minimum is not None and maximum is not None:
+        want = f"an integer from {minimum} to {maximum}"
+    elif minimum is not None:
+        want = f"an integer >= {minimum}"
+    elif maximum is not None:
+        want = f"an integer <= {maximum}"
+    else:
+        want = "an integer"
+    raise AttentionInputError(f"{what} must be {want}, got {value!r}")
+
+
+def check_positive(value, name: str, *, meaning: str = "") -> float:
+    """A positive finite real number (a temperature, a standard deviation, a scale), or an error."""
+    what = f"{name} ({meaning})" if meaning else name
+    ok = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
+    if ok and math.isfinite(value) and value > 0:
+        return float(value)
+    raise AttentionInputError(f"{what} must be a positive finite number, got {value!r}")
+
+
+def check_choice(value, name: str, choices: Sequence) -> object:
+    """One of a fixed set of options (a preset, a method name), or an error that lists them."""
+    if value in tuple(choices):
+        return value
+    raise AttentionInputError(f"{name} must be one of {', '.join(map(repr, choices))}; got {value!r}")

@@ -1,0 +1,98 @@
+"""The one face every live widget of the book shows: values, a redraw, and a visible refusal.
+
+A widget holds state and wires controls to the math and the figures; it computes nothing itself.
+Every widget in `selfattn.widgets` derives from `BookWidget` and so has:
+
+- `values()`: a dict of the numbers it shows right now (the next plain notebook cell prints
+  `report()`, which is these values as text, so nbval checks them);
+- `redraw()`: the single method that brings the view up to date with the state;
+- `refuse(problem)`: shows why an input cannot be shown, at the top of the widget where the eye
+  is, and marks the view as showing the last state that could be drawn (`refused` is then True);
+- a one-line text form (`repr`), shown where the live view is not rendered (a cell that has not
+  run, a reload without a kernel), which says what the widget is and to run its cell.
+"""
+from __future__ import annotations
+
+import html
+
+import ipywidgets as W
+
+from ..book import fmt
+from ..threads import on_one_thread
+
+REFUSED_PREFIX = "Cannot show this"
+
+
+class BookWidget(W.VBox):
+    """Base of every widget in the book. Subclasses build their controls, then call `_build`."""
+
+    #: what the widget is, in a few words, for its one-line text form (subclasses set it)
+    kind = "live widget"
+
+    def _build(self, children) -> None:
+        """Lay the widget out: the refusal line first (hidden while empty), then the children."""
+        self.message = W.HTML(layout=W.Layout(display="none"))
+        self.message.add_class("selfattn-refusal")
+        self.refused = False
+        super().__init__(children=[self.message, *children])
+        self.add_class("selfattn-widget")
+
+    # --- the common face -------------------------------------------------------------------------
+
+    def values(self) -> dict:
+        """The numbers the widget shows right now (rounded for printing). Subclasses override."""
+        raise NotImplementedError
+
+    def redraw(self) -> None:
+        """Bring every view of the widget up to date with its state. Subclasses override."""
+        raise NotImplementedError
+
+    def refuse(self, problem: str) -> bool:
+        """Show why an input cannot be drawn, at the top of the widget; always returns False.
+
+        The rest of the widget keeps the last state that could be drawn, dimmed, so the reader
+        never sees a new input beside an old picture without being told.
+        """
+        self.message.value = (f'<div role="alert"><b>{REFUSED_PREFIX}:</b> {html.escape(str(problem))} '
+                              "<i>(the view below still shows the last input that could be drawn)</i></div>")
+        self.message.layout.display = None
+        self.refused = True
+        self.add_class("selfattn-stale")
+        return False
+
+    def accept(self) -> None:
+        """Clear a refusal: the input was good and the view now shows it."""
+        self.message.value = ""
+        self.message.layout.display = "none"
+        self.refused = False
+        self.remove_class("selfattn-stale")
+
+    def refusal(self) -> str:
+        """The refusal message as plain text ('' when none is shown)."""
+        if not self.refused:
+            return ""
+        text = self.message.value
+        for tag in ("<b>", "</b>", "<i>", "</i>", '<div role="alert">', "</div>"):
+            text = text.replace(tag, "")
+        return html.unescape(text).strip()
+
+    def report(self) -> str:
+        """The values the widget shows, one per line, as text for a plain cell that nbval checks."""
+        lines = [f"{key}: {_as_text(value)}" for key, value in self.values().items()]
+        if self.refused:
+            lines.append("refused: " + self.refusal())
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}: {self.kind} (run this cell in Jupyter to see and operate it)"
+
+
+def _as_text(value) -> str:
+    if hasattr(value, "shape") and getattr(value, "ndim", 0) >= 1:
+        return "\n" + fmt(value)
+    if isinstance(value, float):
+        return fmt(value)
+    return str(value)
+
+
+__all__ = ["BookWidget", "REFUSED_PREFIX", "on_one_thread"]
