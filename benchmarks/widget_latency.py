@@ -41,9 +41,10 @@ import nbformat
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "tests"))  # the browser helpers: tests/browser/jlab.py
 
 import selfattn.widgets as widgets_pkg  # noqa: E402
-from selfattn.tools import jlab  # noqa: E402
+from browser import jlab  # noqa: E402
 
 RESULTS = REPO / "benchmarks" / "results"
 HEATMAP_TARGET_MS = 100.0

@@ -1,9 +1,9 @@
-"""The browser helpers' pure parts (selfattn.tools.jlab): what a slider step must give, tree walking."""
+"""The browser helpers' pure parts (tests/browser/jlab.py): what a slider step must give, tree walking."""
 from __future__ import annotations
 
 import pytest
 
-from selfattn.tools import jlab
+from browser import jlab
 
 
 def _slider(cls, **kw):

@@ -15,7 +15,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import ARTIFACTS, notebooks_dir  # noqa: E402
 
-from selfattn.tools import jlab  # noqa: E402
+from browser import jlab  # noqa: E402
 
 
 @pytest.fixture(scope="session")

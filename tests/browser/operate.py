@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from selfattn.tools import jlab
+from browser import jlab
 
 KINDS = ("heatmap", "slider", "dropdown", "toggle_buttons")
 

@@ -12,7 +12,7 @@ import pytest
 from common import chapter_notebooks, notebooks_dir
 from operate import operate_chapter
 
-from selfattn.tools import jlab
+from browser import jlab
 
 pytestmark = pytest.mark.browser
 NOTEBOOKS = chapter_notebooks()
