@@ -162,6 +162,29 @@ def check_positive(value, name: str, *, meaning: str = "") -> float:
     raise AttentionInputError(f"{what} must be a positive finite number, got {value!r}")
 
 
+def check_number(value, name: str, *, minimum: float | None = None, maximum: float | None = None,
+                 above: float | None = None, meaning: str = "") -> float:
+    """A finite real number within [minimum, maximum] (and > above, if given), or an error that names it.
+
+    For ranges that include 0 (a strength from 0 to 10) or exclude a bound other than 0
+    (a RoPE base > 1), where `check_positive` does not fit.
+    """
+    what = f"{name} ({meaning})" if meaning else name
+    ok = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
+    if ok and math.isfinite(value) and (minimum is None or value >= minimum) and \
+            (maximum is None or value <= maximum) and (above is None or value > above):
+        return float(value)
+    want = ["a finite number"]
+    if above is not None:
+        want.append(f"greater than {above:g}")
+    if minimum is not None:
+        want.append(f">= {minimum:g}")
+    if maximum is not None:
+        want.append(f"<= {maximum:g}")
+    raise AttentionInputError(f"{what} must be {' '.join(want[:1])}{' ' if len(want) > 1 else ''}"
+                              f"{' and '.join(want[1:])}, got {value!r}")
+
+
 def check_choice(value, name: str, choices: Sequence) -> object:
     """One of a fixed set of options (a preset, a method name), or an error that lists them."""
     if value in tuple(choices):
