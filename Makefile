@@ -4,6 +4,9 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# make test spreads test files over two processes (CI has two cores); a file's tests stay together,
+# so each notebook runs in one kernel in order. `make test PARALLEL=` runs everything in one process.
+PARALLEL ?= -n 2 --dist loadfile
 
 .PHONY: setup lab test unit browser notebooks book learner lock bench latency clean
 
@@ -20,7 +23,7 @@ lab: $(STAMP)  ## open the book in JupyterLab on its start page
 	$(BIN)/jupyter lab notebooks/00_start_here.ipynb
 
 test: $(STAMP)  ## every test, with networking off: unit tests, nbval over every notebook, the static book, the learner build, the browser tests where chromium exists
-	$(BIN)/python -m selfattn.tools.offline $(BIN)/python -m pytest
+	$(BIN)/python -m selfattn.tools.offline $(BIN)/python -m pytest $(PARALLEL)
 
 unit: $(STAMP)  ## unit tests only (fast; no notebooks, no browser, nothing slow)
 	$(BIN)/python -m pytest tests -p no:nbval -o addopts=-ra -m "not browser and not slow"
