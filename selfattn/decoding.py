@@ -31,6 +31,7 @@ from .attention import softmax
 from .errors import AttentionInputError, as_tensor, check_finite
 from .masks import causal as causal_mask
 from .multihead import MultiHeadAttention
+from .positions import rotary
 
 
 @dataclass
@@ -143,7 +144,7 @@ def _check_x(x, name: str, d_model: int) -> tuple[torch.Tensor, bool]:
     return (t.unsqueeze(0), True) if t.dim() == 2 else (t, False)
 
 
-def decode_step(mha: MultiHeadAttention, x_new, cache: KVCache):
+def decode_step(mha: MultiHeadAttention, x_new, cache: KVCache, *, rotary_base: float | None = None):
     """Attend from n_new new tokens to every cached token and to themselves; cache their keys and values.
 
     x_new: (batch, n_new, d_model) or (n_new, d_model); usually n_new = 1 (one generated token),
@@ -151,6 +152,9 @@ def decode_step(mha: MultiHeadAttention, x_new, cache: KVCache):
     cache: a KVCache of this layer, updated in place (it grows by n_new positions).
     Returns (output (batch, n_new, d_model), weights (batch, n_heads, n_new, n)), where n is
     the cached length after the step: the same rows `mha(x, causal=True)` gives for these tokens.
+    rotary_base: if given, queries and keys are rotated (`selfattn.positions.rotary`, RoPE) by
+    their positions cache.length .. cache.length + n_new - 1 before attending; the cache then holds
+    rotated keys, which never need rotating again (chapter 10's GPT with rotary positions).
     """
     _check_mha(mha)
     x, unbatched = _check_x(x_new, "x_new", mha.d_model)                  # (batch, n_new, d_model)
@@ -168,6 +172,10 @@ def decode_step(mha: MultiHeadAttention, x_new, cache: KVCache):
     q = mha.split_heads(mha.w_q(x), n_heads)                              # (batch, n_heads, n_new, d_head)
     k_new = mha.split_heads(mha.w_k(x), n_kv_heads)                       # (batch, n_kv_heads, n_new, d_head)
     v_new = mha.split_heads(mha.w_v(x), n_kv_heads)                       # (batch, n_kv_heads, n_new, d_head)
+    if rotary_base is not None:
+        where = torch.arange(cache.length, cache.length + n_new)          # (n_new,)
+        q = rotary(q, where, base=rotary_base)                            # (batch, n_heads, n_new, d_head)
+        k_new = rotary(k_new, where, base=rotary_base)                    # (batch, n_kv_heads, n_new, d_head)
     cache.append(k_new, v_new)
     keys, values = cache.keys, cache.values                               # (batch, n_kv_heads, n, d_head), views
     n = cache.length
