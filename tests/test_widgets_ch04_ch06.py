@@ -1,10 +1,8 @@
-"""Chapter 4 and 6 widgets: they show what the math computes, and bad input gives a message, not a traceback."""
+"""Chapter 4 widgets (chapter 6's are in test_widgets_ch06.py): they show what the math computes, and bad input gives a message, not a traceback."""
 import pytest
 import torch
 
-from selfattn.explore.heads import head_view
 from selfattn.explore.positions import compare_orders
-from selfattn.widgets.heads import ALL, HeadExplorer
 from selfattn.widgets.positions import OrderExplorer
 
 
@@ -96,59 +94,3 @@ def test_order_explorer_demo_and_step():
     w.step(0)
     assert w.order == first                                # step(i) is reproducible
     assert repr(w) == "OrderExplorer(n=16, kind='rotary')"
-
-
-# --- HeadExplorer ---------------------------------------------------------------------------------
-
-def test_head_explorer_all_heads_and_one_head():
-    w = HeadExplorer("the cat sat on the mat")
-    ref = head_view("the cat sat on the mat")
-    assert w.area.children == (w.grid,)
-    for h, m in enumerate(w.maps):
-        assert m.values == [[round(float(v), 6) for v in row] for row in ref.weights[h]]
-        assert m.title == f"head {h}: {ref.names[h]}"
-    w.head.value = "head 1"
-    assert w.area.children == (w.single,)
-    assert w.single.title == "head 1: next word"
-    assert w.single.values == w.maps[1].values
-
-
-def test_head_explorer_click_selects_a_query():
-    w = HeadExplorer("the cat sat on the mat")
-    w.maps[0].click(2, 0)
-    assert w.query == 2 and w.maps[3].selected == [2, -1]
-    assert "query <b>sat</b>" in w.readout.value and "<b>cat</b>" in w.readout.value
-    w.maps[0].click(99, 0)                                 # outside: ignored
-    assert w.query == 2
-    w.text.value = "a cat"                                 # shorter sentence: selection dropped
-    assert w.query == -1
-
-
-def test_head_explorer_random_kind():
-    w = HeadExplorer("the cat sat", kind="random")
-    assert w.maps[0].title == "head 0: untrained"
-    assert "before training" in w.message.value
-
-
-@pytest.mark.parametrize("text,needle", [("", "no words"), ("x " * 20, "at most 16")])
-def test_head_explorer_bad_text_gives_a_message(text, needle):
-    w = HeadExplorer("the cat sat")
-    w.text.value = text
-    assert needle in w.message.value
-    assert len(w.maps[0].values) == 3
-
-
-def test_head_explorer_unicode():
-    w = HeadExplorer("Ünïcode 🙂 <script>")
-    assert "ünïcode" in w.maps[0].row_labels
-    assert "<script>" not in w.message.value
-
-
-def test_head_explorer_demo_and_step():
-    w = HeadExplorer.demo()
-    assert len(w.view.tokens) == HeadExplorer.MAX_TOKENS == 16 and w.head.value == ALL
-    w.step(3)
-    assert w.query == 3 and w.maps[0].selected == [3, -1]
-    w.step(20)
-    assert w.query == 4
-    assert repr(w).startswith("HeadExplorer(n=16")

@@ -14,7 +14,7 @@ import torch
 
 from .. import masks
 from ..attention import softmax
-from ..explore.masking import future_cells
+from ..explore.masks import future_cells
 from ._core import Exercise, NotAttempted, Wrong, as_array, call, expect_close, expect_shape, random_inputs
 
 CHAPTER = "ch05"

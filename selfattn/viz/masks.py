@@ -1,13 +1,20 @@
 """Figures for chapter 5: masks as pictures, masked attention side by side, padded batches.
 
-* `mask_picture`: an (n_q, n_k) mask as a grid of open and blocked cells, optionally with any
-  open cell above the diagonal (a future token leaking through) outlined;
-* `mask_row`: several masks side by side (causal, padding, and the two combined);
-* `masked_side_by_side`: attention weights under different masks, one panel each, with the
-  blocked cells grey (drawn by selfattn.viz.heatmap);
+Every function draws what it is given: the masks, the future cells a mask lets through and the
+real positions of a padded batch are computed by selfattn.masks and selfattn.explore.masks and
+passed in.
+
+* `mask_picture`: an (n_q, n_k) mask as a grid of open and blocked (grey, hatched) cells, with the
+  given open cells above the diagonal (a future token leaking through) outlined;
+* `mask_row`: several masks side by side, at most `ncols` to a row;
+* `masked_side_by_side`: attention weights under different masks, one panel each, blocked cells
+  grey and hatched, one colour scale;
 * `padded_batch_picture`: a batch of token sequences padded to one length;
-* `mask_editor_figure`: a static picture of what the mask editor widget shows: the weights
-  with blocked cells grey, and each row's sum beside it.
+* `mask_editor_figure`: a static picture of what the mask editor widget shows: the weights with
+  blocked cells grey and hatched, and each row's sum beside them.
+
+Blocked cells carry a hatch pattern as well as a grey shade, so they read without colour
+(`hatch_blocked`; local to this module until the shared heatmap helpers draw one).
 """
 from __future__ import annotations
 
@@ -22,6 +29,9 @@ from .heatmap import attention_heatmap, label_matrix_axes, to_numpy
 from .style import ACCENT, MASK_BLOCKED
 
 MASK_OPEN_COLOUR = "#9ecae1"   # a light blue: "may attend"
+HATCH = "///"
+HATCH_COLOUR = "#525252"
+WIDTH = 7.0                    # inches: the widest figure, so text stays >= 9 px at a 1024 px notebook
 
 
 def _labels(labels, count: int) -> list[str]:
@@ -35,68 +45,96 @@ def _mask2d(mask, what: str = "mask") -> np.ndarray:
     return m
 
 
-def mask_picture(mask, row_labels: Sequence[str] | None = None, col_labels: Sequence[str] | None = None, *,
-                 ax=None, title: str | None = None, highlight_future: bool = True, legend: bool = True,
-                 xlabel: str = "key (attended to)", ylabel: str = "query (attending)"):
-    """Draw an (n_q, n_k) boolean mask: open cells (True, may attend) blue, blocked cells grey.
+def hatch_blocked(ax, blocked) -> None:
+    """Lay a hatch pattern over every True cell of an (n_q, n_k) array of blocked cells."""
+    b = to_numpy(blocked).astype(bool)
+    for i, j in zip(*np.nonzero(b)):
+        ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, hatch=HATCH, edgecolor=HATCH_COLOUR,
+                               linewidth=0, zorder=3))
 
-    highlight_future outlines, in red, every open cell above the diagonal: a query that can see
-    a later token. Returns the Figure.
+
+def _blocked_patch() -> Patch:
+    return Patch(facecolor=MASK_BLOCKED, edgecolor=HATCH_COLOUR, hatch=HATCH, label="blocked")
+
+
+def _outline(ax, cells, colour: str = ACCENT) -> int:
+    count = 0
+    for i, j in cells:
+        ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, edgecolor=colour, linewidth=2, zorder=5))
+        count += 1
+    return count
+
+
+def mask_picture(mask, row_labels: Sequence[str] | None = None, col_labels: Sequence[str] | None = None, *,
+                 ax=None, title: str | None = None, leaks: Sequence[tuple[int, int]] = (), legend: bool = True,
+                 xlabel: str = "key (attended to)", ylabel: str = "query (attending)"):
+    """Draw an (n_q, n_k) boolean mask: open cells (True, may attend) blue, blocked cells grey and hatched.
+
+    leaks: (query, key) cells to outline in red, the open cells that let a query see a later
+    token (selfattn.explore.masks.future_cells computes them). Returns the Figure.
     """
     m = _mask2d(mask)
     n_q, n_k = m.shape
     rows, cols = _labels(row_labels, n_q), _labels(col_labels, n_k)
     if ax is None:
-        size = max(2.6, min(6.0, 0.42 * max(n_q, n_k) + 1.6))
-        fig, ax = plt.subplots(figsize=(size + (1.2 if legend else 0), size))
+        size = max(2.6, min(5.5, 0.42 * max(n_q, n_k) + 1.6))
+        fig, ax = plt.subplots(figsize=(size + (1.6 if legend else 0), size))
     fig = ax.figure
     ax.imshow(m.astype(float), cmap=ListedColormap([MASK_BLOCKED, MASK_OPEN_COLOUR]), vmin=0, vmax=1)
+    hatch_blocked(ax, ~m)
     ax.set_xticks(np.arange(-0.5, n_k, 1), minor=True)
     ax.set_yticks(np.arange(-0.5, n_q, 1), minor=True)
     ax.grid(which="minor", color="white", linewidth=1.5)
     ax.tick_params(which="both", length=0)
     label_matrix_axes(ax, rows, cols, xlabel=xlabel, ylabel=ylabel)
-    leaks = 0
-    if highlight_future:
-        for i in range(n_q):
-            for j in range(i + 1, n_k):
-                if m[i, j]:
-                    leaks += 1
-                    ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, edgecolor=ACCENT, linewidth=2, zorder=5))
+    outlined = _outline(ax, leaks)
     if legend:
-        handles = [Patch(facecolor=MASK_OPEN_COLOUR, label="open (may attend)"),
-                   Patch(facecolor=MASK_BLOCKED, label="blocked")]
-        if leaks:
+        handles = [Patch(facecolor=MASK_OPEN_COLOUR, label="open (may attend)"), _blocked_patch()]
+        if outlined:
             handles.append(Patch(facecolor="none", edgecolor=ACCENT, linewidth=2, label="sees a later token"))
-        ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.02, 1.0), frameon=False, fontsize=8)
+        ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.02, 1.0), frameon=False, fontsize=9)
     if title:
-        ax.set_title(title)
+        ax.set_title(title, fontsize=10)
     fig.tight_layout()
     return fig
 
 
 def mask_row(mask_list: Sequence, titles: Sequence[str], row_labels=None, col_labels=None, *,
-             suptitle: str | None = None, highlight_future: bool = False):
-    """Several (n_q, n_k) masks side by side, with a shared legend under the last panel."""
+             leaks: Sequence[Sequence[tuple[int, int]]] | None = None, ncols: int = 3,
+             suptitle: str | None = None):
+    """Several (n_q, n_k) masks side by side, at most `ncols` per row, with one legend below.
+
+    leaks: for each mask, the cells to outline (or None for none).
+    """
     count = len(mask_list)
     if count == 0 or len(titles) != count:
         raise ValueError(f"mask_row needs one title per mask, got {count} masks and {len(titles)} titles")
-    n = max(_mask2d(mask_list[0]).shape)
-    cell = max(2.3, min(3.6, 0.3 * n + 1.3))
-    fig, axes = plt.subplots(1, count, figsize=(cell * count + 1.4, cell + 0.4), squeeze=False)
+    if leaks is not None and len(leaks) != count:
+        raise ValueError(f"one list of leaking cells per mask (or leaks=None): got {len(leaks)} for {count} masks")
+    ncols = max(1, min(ncols, count))
+    nrows = -(-count // ncols)
+    cell = min(WIDTH / ncols, 2.5)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(cell * ncols, cell * nrows + 0.55), squeeze=False)
     for idx, ax in enumerate(axes.flat):
+        if idx >= count:
+            ax.set_visible(False)
+            continue
         mask_picture(mask_list[idx], row_labels, col_labels, ax=ax, title=titles[idx],
-                     highlight_future=highlight_future, legend=idx == count - 1,
-                     xlabel="key", ylabel="query" if idx == 0 else "")
+                     leaks=() if leaks is None else leaks[idx], legend=False,
+                     xlabel="key" if idx // ncols == nrows - 1 else "", ylabel="query" if idx % ncols == 0 else "")
+    handles = [Patch(facecolor=MASK_OPEN_COLOUR, label="open (may attend)"), _blocked_patch()]
+    if leaks is not None and any(len(x) for x in leaks):
+        handles.append(Patch(facecolor="none", edgecolor=ACCENT, linewidth=2, label="sees a later token"))
     if suptitle:
         fig.suptitle(suptitle)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.55 / (cell * nrows + 0.55), 1, 1))
+    fig.legend(handles=handles, loc="lower center", ncols=len(handles), frameon=False, fontsize=9)
     return fig
 
 
 def masked_side_by_side(weights_list: Sequence, titles: Sequence[str], labels: Sequence[str], *,
                         masks: Sequence | None = None, suptitle: str | None = None):
-    """Attention weights under different masks, one panel each, blocked cells grey.
+    """Attention weights under different masks, one panel each, blocked cells grey and hatched.
 
     Each panel is drawn by selfattn.viz.heatmap.attention_heatmap on one shared colour scale
     (0 to 1), so the same shade means the same weight in every panel.
@@ -107,38 +145,41 @@ def masked_side_by_side(weights_list: Sequence, titles: Sequence[str], labels: S
     if masks is not None and len(masks) != count:
         raise ValueError(f"one mask per matrix (or masks=None): got {count} matrices and {len(masks)} masks")
     n = max(to_numpy(weights_list[0]).shape)
-    cell = max(2.8, min(4.6, 0.42 * n + 1.4))
-    fig, axes = plt.subplots(1, count, figsize=(cell * count + 1.0, cell + 0.5), squeeze=False)
+    cell = min((WIDTH - 0.8) / count, 0.42 * n + 1.4)
+    fig, axes = plt.subplots(1, count, figsize=(cell * count + 0.8, cell + 0.5), squeeze=False)
     for idx, ax in enumerate(axes.flat):
-        attention_heatmap(weights_list[idx], labels, labels, ax=ax, title=titles[idx],
-                          mask=None if masks is None else masks[idx], colorbar=False, annotate=n <= 10,
-                          xlabel="key (attended to)", ylabel="query (attending)" if idx == 0 else "")
+        mask = None if masks is None else masks[idx]
+        attention_heatmap(weights_list[idx], labels, labels, ax=ax, title=titles[idx], mask=mask, colorbar=False,
+                          annotate=n <= 8, xlabel="key (attended to)", ylabel="query (attending)" if idx == 0 else "")
+        if mask is not None:
+            hatch_blocked(ax, ~_mask2d(mask))
     if suptitle:
         fig.suptitle(suptitle)
-    fig.tight_layout(rect=(0, 0, 0.9, 1))
-    cax = fig.add_axes((0.915, 0.22, 0.018, 0.62))
+    fig.tight_layout(rect=(0, 0, 0.88, 1))
+    cax = fig.add_axes((0.9, 0.22, 0.022, 0.62))
     fig.colorbar(axes.flat[0].images[0], cax=cax, label="weight")
     return fig
 
 
-def padded_batch_picture(sequences: Sequence[Sequence[str]], n: int | None = None, *, pad: str = "<pad>",
-                         title: str | None = None):
-    """A batch of token sequences padded on the right to one length n: real tokens blue, padding grey."""
-    if not sequences:
-        raise ValueError("padded_batch_picture needs at least one sequence")
-    batch = len(sequences)
-    n = n or max(len(s) for s in sequences)
-    if any(len(s) > n for s in sequences):
-        raise ValueError(f"every sequence must fit in n={n} positions")
-    real = np.array([[j < len(s) for j in range(n)] for s in sequences], dtype=float)   # (batch, n)
-    fig, ax = plt.subplots(figsize=(max(3.5, 0.85 * n + 1.5), 0.55 * batch + 1.2))
-    ax.imshow(real, cmap=ListedColormap([MASK_BLOCKED, MASK_OPEN_COLOUR]), vmin=0, vmax=1, aspect="auto")
+def padded_batch_picture(sequences: Sequence[Sequence[str]], real, *, pad: str = "<pad>", title: str | None = None):
+    """A batch of token sequences padded on the right: real tokens blue, padding grey and hatched.
+
+    real: (batch, n) bool, True at a real token (selfattn.explore.masks.real_positions).
+    """
+    r = to_numpy(real).astype(bool)
+    if r.ndim != 2 or r.shape[0] != len(sequences):
+        raise ValueError(f"real must be (batch={len(sequences)}, n), got shape {r.shape}")
+    batch, n = r.shape
+    fig, ax = plt.subplots(figsize=(min(WIDTH, max(3.5, 0.85 * n + 2.4)), 0.55 * batch + 1.2))
+    ax.imshow(r.astype(float), cmap=ListedColormap([MASK_BLOCKED, MASK_OPEN_COLOUR]), vmin=0, vmax=1, aspect="auto")
+    hatch_blocked(ax, ~r)
     for b, seq in enumerate(sequences):
         for j in range(n):
-            word = seq[j] if j < len(seq) else pad
-            ax.text(j, b, word, ha="center", va="center", fontsize=9, color="black" if j < len(seq) else "#636363")
+            word = seq[j] if j < len(seq) and r[b, j] else pad
+            ax.text(j, b, word, ha="center", va="center", fontsize=9, color="black", zorder=6,
+                    bbox=None if r[b, j] else dict(facecolor=MASK_BLOCKED, edgecolor="none", pad=1))
     ax.set_xticks(range(n), [str(j) for j in range(n)])
-    ax.set_yticks(range(batch), [f"sequence {b} (length {len(s)})" for b, s in enumerate(sequences)])
+    ax.set_yticks(range(batch), [f"sequence {b} (length {int(r[b].sum())})" for b in range(batch)])
     ax.set_xticks(np.arange(-0.5, n, 1), minor=True)
     ax.set_yticks(np.arange(-0.5, batch, 1), minor=True)
     ax.grid(which="minor", color="white", linewidth=2)
@@ -152,24 +193,27 @@ def padded_batch_picture(sequences: Sequence[Sequence[str]], n: int | None = Non
     return fig
 
 
-def mask_editor_figure(weights, mask, labels: Sequence[str], *, title: str | None = None,
+def mask_editor_figure(weights, mask, labels: Sequence[str], row_sums, *, title: str | None = None,
                        clicked: Sequence[tuple[int, int]] = ()):
-    """What the mask editor shows: weights with blocked cells grey, and each row's sum beside them.
+    """What the mask editor shows: weights with blocked cells grey and hatched, each row's sum beside them.
 
-    clicked: cells the reader has toggled, outlined in the accent colour. A row with no open key
-    has weights 0 and a row sum of 0.
+    row_sums: (n,) the sums the math computed (selfattn.explore.masks.MaskView.row_sums); a row
+    with no open key has weights 0 and a row sum of 0. clicked: cells the reader has toggled,
+    outlined in the accent colour.
     """
     w = to_numpy(weights).astype(float)
     m = _mask2d(mask)
+    sums = to_numpy(row_sums).astype(float).reshape(-1, 1)             # (n, 1)
     n = w.shape[0]
-    size = max(3.0, min(7.0, 0.45 * n + 1.8))
-    fig, (ax, ax_sum) = plt.subplots(1, 2, figsize=(size + 0.9, size),
+    size = max(3.0, min(6.0, 0.45 * n + 1.8))
+    fig, (ax, ax_sum) = plt.subplots(1, 2, figsize=(size + 1.6, size),
                                      gridspec_kw={"width_ratios": [n, 1.3]})
     attention_heatmap(w, labels, labels, ax=ax, mask=m, colorbar=False, annotate=n <= 12, title=title)
-    for (i, j) in clicked:
-        ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, edgecolor=ACCENT, linewidth=2, zorder=5))
-    sums = w.sum(axis=1, keepdims=True)                                # (n, 1)
+    hatch_blocked(ax, ~m)
+    _outline(ax, clicked)
     attention_heatmap(sums, labels, ["row sum"], ax=ax_sum, colorbar=False, annotate=True, xlabel="", ylabel="")
     ax_sum.set_yticks(range(n), [""] * n)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 0.86, 1))
+    cax = fig.add_axes((0.88, 0.25, 0.025, 0.55))
+    fig.colorbar(ax.images[0], cax=cax, label="weight")
     return fig

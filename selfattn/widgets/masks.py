@@ -1,21 +1,21 @@
 """The mask editor (chapter 5): click a cell to block or open it, and watch the rows re-normalise.
 
-A thin view. The sentence becomes Q, K, V through selfattn.explore.masking.sentence_qkv
+A thin view. The sentence becomes Q, K, V through selfattn.explore.masks.sentence_qkv
 (hand-designed embeddings and projections); presets come from `preset_mask`; a click calls
 `apply_mask_edit`, which flips one cell and recomputes the weights with selfattn.attention.
 The grid is the anywidget Heatmap: blocked cells are grey, and its `click(row, col)` replays a
-click from Python. `report()` returns, as text, the numbers the widget shows.
+click from Python. `values()` is what the widget shows; `report()` prints it.
 """
 from __future__ import annotations
 
 import html
 
 import ipywidgets as W
-import torch
 
-from ..book import fmt
 from ..errors import AttentionInputError
-from ..explore import masking
+from ..explore import masks as mx
+from ..limits import MAX_TOKENS
+from .base import BookWidget
 from .heatmap import Heatmap
 
 PRESET_LABELS = (
@@ -28,17 +28,19 @@ PRESET_LABELS = (
 DEMO_TEXT = "the cat sat on the mat because it was tired and slept by the river bank"
 
 
-class MaskEditor(W.VBox):
-    """An n×n grid of attention weights under an editable mask (n at most MAX_TOKENS = 16).
+class MaskEditor(BookWidget):
+    """An n×n grid of attention weights under an editable mask (n at most MAX_TOKENS).
 
     Rows are queries, columns are keys. Choose a preset (bidirectional, causal, padding with a
     number of real tokens, a causal sliding window with a width, or causal + padding), then click
     any cell to block it (grey) or open it again; every row re-normalises over its open keys at
     once. The readout lists each row's sum, any row left with nothing to attend to, and any open
-    cell that lets a query see a later token.
+    cell that lets a query see a later token. A sentence that cannot be shown is refused at the
+    top of the widget, and the text box goes back to the sentence still drawn.
     """
 
-    MAX_TOKENS = masking.MAX_TOKENS
+    kind = "mask editor"
+    MAX_TOKENS = MAX_TOKENS
 
     def __init__(self, text: str = "the bank by the river", preset: str = "causal", *,
                  length: int | None = None, width: int = 3):
@@ -48,19 +50,19 @@ class MaskEditor(W.VBox):
         self.heatmap.on_click(self._on_cell)
         self.sentence = W.Text(value=text, description="sentence", continuous_update=False,
                                layout=W.Layout(width="420px"))
-        self.preset = W.Dropdown(options=PRESET_LABELS, value=preset if preset in masking.PRESETS else "causal",
+        self.preset = W.Dropdown(options=PRESET_LABELS, value=preset if preset in mx.PRESETS else "causal",
                                  description="preset")
         self.length = W.IntSlider(value=1, min=0, max=1, description="real tokens", continuous_update=False)
         self.width = W.IntSlider(value=1, min=1, max=1, description="window", continuous_update=False)
         self.readout = W.HTML()
-        self.message = W.HTML()
         self.tokens: list[str] = []
+        self.text = ""
         self.q = self.k = self.v = None
-        self.view: masking.MaskView | None = None
+        self.view: mx.MaskView | None = None
         self.clicks: list[tuple[int, int]] = []
         self._busy = False
-        super().__init__(children=[W.HBox([self.sentence, self.preset]), W.HBox([self.length, self.width]),
-                                   self.heatmap, self.readout, self.message])
+        self._build([W.HBox([self.sentence, self.preset]), W.HBox([self.length, self.width]),
+                     self.heatmap, self.readout])
         self.sentence.observe(lambda change: None if self._busy else self.set_text(change["new"]), names="value")
         self.preset.observe(lambda change: self._controls_changed(), names="value")
         self.length.observe(lambda change: self._controls_changed(), names="value")
@@ -71,13 +73,13 @@ class MaskEditor(W.VBox):
     # --- what the reader does ------------------------------------------------------------------
 
     def set_text(self, text: str) -> bool:
-        """Tokenise and embed a new sentence; refuse (with a message, keeping the old one) if it cannot be shown."""
+        """Tokenise and embed a new sentence; refuse it (keeping the old one drawn) if it cannot be shown."""
         try:
-            tokens, q, k, v = masking.sentence_qkv(text, max_tokens=self.MAX_TOKENS)
+            tokens, q, k, v = mx.sentence_qkv(text, max_tokens=self.MAX_TOKENS)
         except AttentionInputError as e:
-            self.message.value = f"<b>Not redrawn:</b> {html.escape(str(e))}"
-            return False
-        self.tokens, self.q, self.k, self.v = tokens, q, k, v
+            self._set_quietly(self.sentence, self.text)     # the text box shows the sentence still drawn
+            return self.refuse(str(e))
+        self.tokens, self.q, self.k, self.v, self.text = tokens, q, k, v, text
         n = len(tokens)
         length = self._pending.get("length")
         width = self._pending.get("width")
@@ -92,15 +94,14 @@ class MaskEditor(W.VBox):
                 self.sentence.value = text
         finally:
             self._busy = False
-        self.message.value = ""
+        self.accept()
         self.set_preset(self.preset.value)
         return True
 
-    def set_preset(self, kind: str, *, length: int | None = None, width: int | None = None) -> None:
+    def set_preset(self, kind: str, *, length: int | None = None, width: int | None = None) -> bool:
         """Start again from a preset mask (this forgets the clicks made since the last preset)."""
-        if kind not in masking.PRESETS:
-            self.message.value = f"<b>Unknown preset</b> {html.escape(repr(kind))}; choose one of {', '.join(masking.PRESETS)}"
-            return
+        if kind not in mx.PRESETS:
+            return self.refuse(f"unknown preset {kind!r}; choose one of {', '.join(mx.PRESETS)}")
         self._busy = True
         try:
             self.preset.value = kind
@@ -112,11 +113,12 @@ class MaskEditor(W.VBox):
             self.width.disabled = kind != "window"
         finally:
             self._busy = False
-        mask = masking.preset_mask(kind, len(self.tokens), length=self.length.value, width=self.width.value)
+        mask = mx.preset_mask(kind, len(self.tokens), length=self.length.value, width=self.width.value)
         self.clicks = []
-        self.view = masking.masked_view(self.q, self.k, self.v, mask)
-        self.message.value = ""
-        self._draw()
+        self.view = mx.masked_view(self.q, self.k, self.v, mask)
+        self.accept()
+        self.redraw()
+        return True
 
     def click(self, row: int, col: int) -> None:
         """Replay a click on cell (row, col), exactly as the reader's click in the grid does."""
@@ -134,6 +136,13 @@ class MaskEditor(W.VBox):
 
     # --- what it shows ---------------------------------------------------------------------------
 
+    def _set_quietly(self, control, value) -> None:
+        self._busy = True
+        try:
+            control.value = value
+        finally:
+            self._busy = False
+
     def _controls_changed(self) -> None:
         if not self._busy and self.tokens:
             self.set_preset(self.preset.value)
@@ -143,16 +152,16 @@ class MaskEditor(W.VBox):
             return
         n = self.view.n
         if not (0 <= row < n and 0 <= col < n):
-            self.message.value = f"<b>No such cell</b> ({row}, {col}): rows and columns run from 0 to {n - 1}"
+            self.refuse(f"no such cell ({row}, {col}): rows and columns run from 0 to {n - 1}")
             return
-        self.view = masking.apply_mask_edit(self.q, self.k, self.v, self.view.mask, row, col)
+        self.view = mx.apply_mask_edit(self.q, self.k, self.v, self.view.mask, row, col)
         cell = (int(row), int(col))
         if cell in self.clicks:
             self.clicks.remove(cell)      # clicked twice: back to what the preset had
         else:
             self.clicks.append(cell)
-        self.message.value = ""
-        self._draw()
+        self.accept()
+        self.redraw()
 
     def _name(self, i: int) -> str:
         return f"{i}:{self.tokens[i]}"
@@ -160,48 +169,39 @@ class MaskEditor(W.VBox):
     def summary_lines(self) -> list[str]:
         """The readout under the grid, as plain lines of text."""
         v = self.view
-        lines = []
         edited = ", ".join(f"({r}, {c})" for r, c in self.clicks) if self.clicks else "none"
-        lines.append(f"preset: {self.preset.value}; cells changed since: {edited}")
-        lines.append("row sums: " + " | ".join(f"{self._name(i)} {float(s):.3f}" for i, s in enumerate(v.row_sums)))
         empty = [self._name(i) for i in range(v.n) if bool(v.empty_rows[i])]
-        lines.append("rows with nothing to attend to (weights 0, output 0): " + (", ".join(empty) if empty else "none"))
         leaks = [f"{self._name(i)} sees {self._name(j)}" for i, j in v.future]
-        lines.append("queries that can see a later token: " + ("; ".join(leaks) if leaks else "none (causal)"))
-        return lines
+        return [f"preset: {self.preset.value}; cells changed since: {edited}",
+                "row sums: " + " | ".join(f"{self._name(i)} {float(s):.3f}" for i, s in enumerate(v.row_sums)),
+                "rows with nothing to attend to (weights 0, output 0): " + (", ".join(empty) if empty else "none"),
+                "queries that can see a later token: " + ("; ".join(leaks) if leaks else "none (causal)")]
 
-    def _draw(self) -> None:
+    def redraw(self) -> None:
         v = self.view
+        if v is None:
+            return
         blocked = (~v.mask).tolist()
         self.heatmap.show(v.weights, self.tokens, self.tokens, blocked=blocked)
         self.heatmap.title = f"attention weights under the {self.preset.value} mask" + (
             f", {len(self.clicks)} cell(s) changed" if self.clicks else "")
         self.readout.value = "<br>".join(html.escape(line) for line in self.summary_lines())
 
-    def numbers(self) -> dict:
+    def values(self) -> dict:
         """The values the widget shows, rounded to 3 decimals ({} when nothing is shown)."""
         if self.view is None:
             return {}
         v = self.view
-        return {"n": v.n, "tokens": list(self.tokens), "preset": self.preset.value, "clicks": list(self.clicks),
-                "weights": [[round(float(x), 3) for x in row] for row in v.weights],
-                "row_sums": [round(float(s), 3) for s in v.row_sums],
-                "empty_rows": [i for i in range(v.n) if bool(v.empty_rows[i])],
-                "future": list(v.future)}
-
-    def report(self) -> str:
-        """Everything the widget shows, as text (for a plain notebook cell that nbval can check)."""
-        if self.view is None:
-            return self.message.value or "nothing to show"
-        v = self.view
-        parts = ["tokens: " + " ".join(self._name(i) for i in range(v.n)),
-                 "mask (1 = open, 0 = blocked):", str(v.mask.to(torch.int64).numpy()),
-                 "weights:", fmt(v.weights)]
-        parts += self.summary_lines()
-        if self.message.value:
-            parts.append("message: " + html.unescape(self.message.value.replace("<b>", "").replace("</b>", "")))
-        return "\n".join(parts)
+        return {"tokens": " ".join(self._name(i) for i in range(v.n)),
+                "preset": self.preset.value,
+                "cells changed": list(self.clicks),
+                "mask (1 = open, 0 = blocked)": "\n" + str(v.mask.int().numpy()),
+                "weights": v.weights.detach().numpy().round(3),
+                "row sums": v.row_sums.detach().numpy().round(3),
+                "empty rows": [i for i in range(v.n) if bool(v.empty_rows[i])],
+                "queries that see a later token": list(v.future)}
 
     def __repr__(self) -> str:  # stable across runs
         n = self.view.n if self.view is not None else 0
-        return f"MaskEditor({n} tokens, preset={self.preset.value!r}, {len(self.clicks)} cell(s) changed)"
+        return (f"MaskEditor: {self.kind}, {n} tokens, preset={self.preset.value!r}, {len(self.clicks)} cell(s) "
+                "changed (run this cell in Jupyter to see and operate it)")

@@ -8,10 +8,11 @@ The plain computations behind chapter 5's mask editor and its figures:
 * `sentence_qkv`: Q, K, V for a typed sentence from the hand-designed embeddings and projections;
 * `masked_view` / `apply_mask_edit`: the weights, row sums and empty rows under a mask, and the
   same after one click;
-* `future_cells`: the open cells that let a query see a later key (a causal mask has none).
+* `future_cells`: the open cells that let a query see a later key (a causal mask has none);
+* `real_positions`: the (batch, n) table of real tokens and padding of a padded batch.
 
-Math layer: numpy and torch only. The widget in selfattn.widgets.mask_editor only wires
-controls to these functions.
+Math layer: numpy and torch only. The widget in selfattn.widgets.masks only wires controls to
+these functions, and the figures in selfattn.viz.masks draw what these functions return.
 """
 from __future__ import annotations
 
@@ -23,27 +24,20 @@ import torch
 from .. import masks
 from ..attention import attention
 from ..embeddings import as_tokens, embed, hand_projections
-from ..errors import AttentionInputError, as_tensor, check_finite
+from ..errors import AttentionInputError, as_tensor, check_choice, check_finite, check_int
+from ..limits import MAX_TOKENS
 
-MAX_TOKENS = 16
 PRESETS = ("bidirectional", "causal", "padding", "window", "causal+padding")
 
 
 def check_size(n: int) -> int:
     """Refuse sizes the editor cannot show usefully (an n×n grid above MAX_TOKENS is unreadable)."""
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-        raise AttentionInputError(f"n (number of tokens) must be a positive integer, got {n!r}")
+    n = check_int(n, "n", minimum=1, meaning="number of tokens")
     if n > MAX_TOKENS:
         raise AttentionInputError(
             f"the mask editor takes at most {MAX_TOKENS} tokens, got n={n}: an n×n grid larger than "
             f"{MAX_TOKENS}×{MAX_TOKENS} is too small to click and too slow to redraw")
-    return int(n)
-
-
-def _in_range(value, name: str, low: int, high: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not low <= value <= high:
-        raise AttentionInputError(f"{name} must be an integer in {low}..{high}, got {value!r}")
-    return int(value)
+    return n
 
 
 def preset_mask(kind: str, n: int, *, length: int | None = None, width: int | None = None) -> torch.Tensor:
@@ -55,10 +49,9 @@ def preset_mask(kind: str, n: int, *, length: int | None = None, width: int | No
     decoder batch). length defaults to n, width to 3.
     """
     n = check_size(n)
-    if kind not in PRESETS:
-        raise AttentionInputError(f"kind must be one of {', '.join(PRESETS)}; got {kind!r}")
-    length = n if length is None else _in_range(length, "length (real tokens)", 0, n)
-    width = min(3, n) if width is None else _in_range(width, "width (window size)", 1, n)
+    check_choice(kind, "kind", PRESETS)
+    length = n if length is None else check_int(length, "length", minimum=0, maximum=n, meaning="real tokens")
+    width = min(3, n) if width is None else check_int(width, "width", minimum=1, maximum=n, meaning="window size")
     if kind == "bidirectional":
         return masks.bidirectional(n)                                  # (n, n)
     if kind == "causal":
@@ -91,8 +84,8 @@ def toggle(mask, row: int, col: int) -> torch.Tensor:
     """A copy of the (n, n) mask with cell (row, col) flipped: a blocked key opens, an open one is blocked."""
     m = as_square_mask(mask)
     n = m.shape[0]
-    row = _in_range(row, "row (query index)", 0, n - 1)
-    col = _in_range(col, "col (key index)", 0, n - 1)
+    row = check_int(row, "row", minimum=0, maximum=n - 1, meaning="query index")
+    col = check_int(col, "col", minimum=0, maximum=n - 1, meaning="key index")
     out = m.clone()
     out[row, col] = not bool(m[row, col])
     return out
@@ -112,6 +105,15 @@ def future_cells(mask) -> list[tuple[int, int]]:
     above = torch.ones(n_q, n_k, dtype=torch.bool).triu(1)             # (n_q, n_k): j > i
     leaks = (m & above).reshape(-1, n_q, n_k).any(dim=0)               # (n_q, n_k)
     return [(int(i), int(j)) for i, j in leaks.nonzero().tolist()]
+
+
+def real_positions(lengths, n: int) -> torch.Tensor:
+    """(batch, n) bool: True where sequence b has a real token, False at its padding (on the right).
+
+    The key part of `selfattn.masks.padding` without the query dimension: what a picture of a
+    padded batch shows.
+    """
+    return masks.padding(lengths, n)[:, 0]                             # (batch, n)
 
 
 def sentence_qkv(text_or_tokens, *, max_tokens: int = MAX_TOKENS):
