@@ -14,7 +14,7 @@ from exercise_helpers import fails, passes
 
 def test_registered_in_order():
     assert [e.name for e in exercises("ch03")] == ["softmax_by_hand", "stable_softmax", "attend", "spread",
-                                                   "sat_attends_to"]
+                                                   "sat_attends_to", "half_temperature", "fixed_attention"]
 
 
 def test_softmax_by_hand():
@@ -61,3 +61,40 @@ def test_sat_attends_to_matches_the_computed_example():
     fails(ex.sat_attends_to, ("cat", 3.15), "scaled score")
     fails(ex.sat_attends_to, ("cat", 0.5), "its weight is not")
     fails(ex.sat_attends_to, "cat", "give a pair")
+
+
+def test_half_temperature_design():
+    t = 3.1 / math.log(5)
+    assert "1.926" in passes(ex.half_temperature, t)
+    passes(ex.half_temperature, 1.93)
+    fails(ex.half_temperature, 3.1 / math.log(6), "five others")
+    fails(ex.half_temperature, math.log(5) / 3.1, "divides them")
+    fails(ex.half_temperature, 6.2 / math.log(5), "raw score 6.2")
+    fails(ex.half_temperature, 1.0, "0.816, not 0.5: raise T")
+    fails(ex.half_temperature, 5.0, "lower T")
+    fails(ex.half_temperature, -1.0, "positive number")
+    fails(ex.half_temperature, "warm", "one number")
+    torch.testing.assert_close(ex.cat_row(), torch.tensor([0, 0, 3.1, 0, 0, 0], dtype=ex.cat_row().dtype))
+
+
+def _attn(scale_of, dim, subtract_max):
+    def f(Q, K, V):
+        s = Q @ K.T / scale_of(Q, K) ** 0.5
+        if subtract_max:
+            s = s - s.max(dim=dim, keepdim=True).values
+        return (torch.exp(s) / torch.exp(s).sum(dim=dim, keepdim=True)) @ V
+    return f
+
+
+def test_fixed_attention_names_each_remaining_bug():
+    d_k, n_k = (lambda Q, K: Q.shape[-1]), (lambda Q, K: K.shape[0])
+    passes(ex.fixed_attention, ex.fixed_attention.reference())
+    passes(ex.fixed_attention, lambda Q, K, V: torch.softmax(Q @ K.T / math.sqrt(Q.shape[-1]), -1) @ V)
+    fails(ex.fixed_attention, ex.buggy_attention, "down the columns")
+    fails(ex.fixed_attention, _attn(d_k, 0, True), "down the columns")
+    fails(ex.fixed_attention, _attn(n_k, -1, True), "√n_k")
+    fails(ex.fixed_attention, _attn(lambda Q, K: 1, -1, True), "no longer scaled")
+    fails(ex.fixed_attention, _attn(d_k, -1, False), "overflows")
+    fails(ex.fixed_attention, lambda Q, K, V: torch.softmax(Q @ K.T / math.sqrt(Q.shape[-1]), -1), "shape (3, 5)")
+    out = ex.buggy_attention(*[torch.ones(4, 4)] * 3)                  # square and small: the bugs do not show
+    torch.testing.assert_close(out, torch.ones(4, 4))

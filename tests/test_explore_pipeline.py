@@ -170,3 +170,26 @@ def test_saturation_view():
     for bad in (dict(d_k=0), dict(d_k=2048), dict(d_k=4, temperature=-1.0), dict(d_k=4, n=17)):
         with pytest.raises(AttentionInputError):
             P.saturation_view(**bad)
+
+
+def test_saturated_rows_uses_the_one_threshold():
+    w = torch.tensor([[0.995, 0.005], [0.99, 0.01], [0.5, 0.5]], dtype=torch.float64)
+    assert P.SATURATED == 0.99
+    assert P.saturated_rows(w).tolist() == [True, False, False]        # strictly above 0.99
+    v = P.saturation_view(1024, 1.0, scaled=False, n=8)
+    assert v.n_saturated == int((v.max_weight > 0.99).sum()) == 7
+    assert P.saturation_view(1024, 1.0, scaled=True, n=8).n_saturated == 0
+    assert v.uniform_entropy == pytest.approx(3.0) and v.n == 8
+    r = P.saturation_experiment([256], n_k=8, n_samples=200, seed=3)
+    assert r.saturated["raw"][0] == pytest.approx(0.635, abs=0.15)
+
+
+def test_temperature_rows_and_row_sums():
+    s = torch.tensor([0.0, 0.0, 3.1, 0.0, 0.0, 0.0], dtype=torch.float64)
+    rows = P.temperature_rows(s, (0.5, 1.0, 2.0))
+    assert list(rows) == [0.5, 1.0, 2.0]
+    assert float(rows[1.0][2]) == pytest.approx(math.exp(3.1) / (math.exp(3.1) + 5))
+    assert float(rows[2.0][2]) == pytest.approx(math.exp(1.55) / (math.exp(1.55) + 5))
+    st = P.sentence_stages("the cat sat on the mat", causal=True).stages
+    torch.testing.assert_close(st[3].row_sums, torch.ones(6, dtype=st[3].matrix.dtype))
+    assert float(st[0].row_sums[1]) == pytest.approx(6.2)               # "cat" row of QKᵀ: 6.2 on "sat" only

@@ -13,7 +13,7 @@ import torch
 from ..attention import attention
 from ..explore.pipeline import sentence_stages, stable_softmax as _stable_reference
 from ._core import (Exercise, NotAttempted, Wrong, as_array, call, expect_close, expect_rows_sum_to_one,
-                    expect_shape, random_inputs)
+                    expect_shape, is_placeholder, random_inputs)
 
 CHAPTER = "ch03"
 
@@ -207,4 +207,115 @@ sat_attends_to = Exercise(
     'Rows are queries. Find the row labelled "sat" in the weights matrix and its largest entry.',
     '("cat", 0.697)  # row "sat" of the weights: a verb looking for who did it')
 
-__all__ = ["softmax_by_hand", "stable_softmax", "attend", "spread", "sat_attends_to", "sat_reference"]
+
+
+# --- 6. design: a temperature that makes "cat" split its attention evenly ---------------------------
+
+def cat_row() -> torch.Tensor:
+    """(n,) the scaled scores of "cat" in the worked example (stage 2): 3.1 on "sat", 0 elsewhere."""
+    r = sentence_stages("the cat sat on the mat")
+    return r.stages[1].matrix[r.tokens.index("cat")]
+
+
+def _weight_on_sat(temperature: float) -> float:
+    row = cat_row()
+    return float(torch.softmax(row / temperature, dim=-1)[2])
+
+
+def _check_half_temperature(answer):
+    if is_placeholder(answer):
+        raise NotAttempted
+    try:
+        t = float(answer)
+    except (TypeError, ValueError):
+        raise Wrong(f"give one number, the temperature T, got {answer!r}") from None
+    if not math.isfinite(t) or t <= 0:
+        raise Wrong(f"a temperature must be a positive number, got {t!r}")
+    w = _weight_on_sat(t)
+    if abs(w - 0.5) <= 5e-3:
+        return (f"with T = {t:.3f} the row of 'cat' gives 'sat' {w:.3f}: e^(3.1/T) = 5 balances the five "
+                "other keys, so T = 3.1 / ln 5 ≈ 1.926")
+    if abs(t - 3.1 / math.log(6)) < 0.02:
+        raise Wrong("you balanced 'sat' against six keys; the row has six keys in all, so 'sat' competes with "
+                    "the five others, each with e^0 = 1: e^(3.1/T) = 5")
+    if abs(t - math.log(5) / 3.1) < 0.02:
+        raise Wrong("you multiplied the scores by T; a temperature divides them: softmax(s / T)")
+    if abs(t - 6.2 / math.log(5)) < 0.05:
+        raise Wrong("you used the raw score 6.2; the row of stage 2 is already divided by √d_k = 2, so the score "
+                    "of 'sat' is 3.1")
+    direction = "raise T (a higher temperature flattens the row)" if w > 0.5 else \
+        "lower T (a lower temperature sharpens the row)"
+    raise Wrong(f"with T = {t:.3f} the weight on 'sat' is {w:.3f}, not 0.5: {direction}")
+
+
+half_temperature = Exercise(
+    CHAPTER, "half_temperature",
+    'Design: choose the temperature T so that the scaled row of "cat" (3.1 on "sat", 0 on the five other keys) '
+    'gives "sat" a weight of exactly 0.5.',
+    _check_half_temperature,
+    "Write the weight on \"sat\" as e^(3.1/T) / (e^(3.1/T) + 5). It is 0.5 when the numerator equals the "
+    "sum of the five other terms.",
+    "3.1 / math.log(5)   # e^(3.1/T) = 5  ->  T ≈ 1.926")
+
+
+# --- 7. debug: an attention function with three bugs ---------------------------------------------
+
+def buggy_attention(Q, K, V):
+    """Meant to be softmax(Q Kᵀ / √d_k) V for Q (n_q, d_k), K (n_k, d_k), V (n_k, d_v). It has three bugs."""
+    scores = Q @ K.T / K.shape[0] ** 0.5                                         # (n_q, n_k)
+    weights = torch.exp(scores) / torch.exp(scores).sum(dim=0, keepdim=True)     # (n_q, n_k)
+    return weights @ V                                                           # (n_q, d_v)
+
+
+def _fixed_attention_solution(Q, K, V):
+    scores = Q @ K.T / Q.shape[-1] ** 0.5                                        # (n_q, n_k): divide by √d_k
+    scores = scores - scores.max(dim=-1, keepdim=True).values                    # each row's max: no overflow
+    weights = torch.exp(scores) / torch.exp(scores).sum(dim=-1, keepdim=True)    # rows sum to 1
+    return weights @ V                                                           # (n_q, d_v)
+
+
+def _variant(Q, K, V, *, scale_by: float, dim: int) -> np.ndarray:
+    s = Q @ K.T / math.sqrt(scale_by)
+    w = torch.softmax(s, dim=dim)
+    return (w @ V).numpy()
+
+
+def _check_fixed_attention(fn):
+    Q, K, V = random_inputs(7, (3, 8), (5, 8), (5, 2))                           # n_q=3, n_k=5, d_k=8, d_v=2
+    got = as_array(call(fn, Q.clone(), K.clone(), V.clone(), what="fixed_attention"), "your output")
+    expect_shape(got, (3, 2), "your output (n_q=3, d_v=2)")
+    if np.all(np.isfinite(got)):
+        for dim in (0, -1):
+            if dim == 0 and np.allclose(got, _variant(Q, K, V, scale_by=8, dim=0), atol=1e-6) or \
+                    dim == 0 and np.allclose(got, _variant(Q, K, V, scale_by=5, dim=0), atol=1e-6):
+                raise Wrong("the softmax still normalises down the columns (dim=0, over queries): each query's "
+                            "row of weights must sum to 1, so sum over the keys (dim=-1)")
+        if np.allclose(got, _variant(Q, K, V, scale_by=5, dim=-1), atol=1e-6):
+            raise Wrong("the scores are divided by √n_k (K.shape[0] is the number of keys); the scale is "
+                        "1/√d_k, the width of a query and a key (Q.shape[-1])")
+        if np.allclose(got, _variant(Q, K, V, scale_by=1, dim=-1), atol=1e-6):
+            raise Wrong("the scores are no longer scaled at all; divide them by √d_k")
+    expect_close(got, _variant(Q, K, V, scale_by=8, dim=-1), "your output on moderate scores", atol=1e-6,
+                 names="(query, value dimension)")
+    big = Q * 60.0                                                               # scores in the hundreds
+    got_big = as_array(call(fn, big.float(), K.float(), V.float(), what="fixed_attention"), "your output")
+    if not np.all(np.isfinite(got_big)):
+        raise Wrong("with float32 scores in the hundreds your output has NaN: torch.exp overflows above about 88 "
+                    "in float32 (709 in float64). Subtract each row's maximum score before exp; softmax does not "
+                    "change, and no exponent is above 0")
+    expect_close(got_big, _variant(big, K, V, scale_by=8, dim=-1), "your output on large float32 scores",
+                 atol=1e-4, names="(query, value dimension)")
+    return "all three bugs fixed: scale by √d_k, normalise each row over the keys, subtract the row's max before exp"
+
+
+fixed_attention = Exercise(
+    CHAPTER, "fixed_attention",
+    "Debug: buggy_attention(Q, K, V) has three bugs. Write fixed_attention(Q, K, V) that returns "
+    "softmax(Q Kᵀ / √d_k) V for n_q ≠ n_k, and stays finite for scores in the hundreds.",
+    _check_fixed_attention,
+    "Look at three things: which width the scale uses (Q is (n_q, d_k), K is (n_k, d_k)), which axis the "
+    "weights are normalised over (a row per query), and what torch.exp does with a score of 700.",
+    _fixed_attention_solution)
+
+__all__ = ["softmax_by_hand", "stable_softmax", "attend", "spread", "sat_attends_to", "sat_reference",
+           "half_temperature", "cat_row", "fixed_attention", "buggy_attention"]

@@ -21,10 +21,12 @@ import torch
 
 from ..attention import attention, softmax
 from ..embeddings import FEATURES, QK_FEATURES, as_tokens, embed, hand_projections, is_known
-from ..errors import AttentionInputError, as_tensor
+from ..errors import AttentionInputError, as_tensor, check_int, check_positive
+from ..limits import MAX_TOKENS
 
-MAX_TOKENS = 16
 MAX_D_K = 1024
+#: a row of weights counts as saturated (softmax has become a hard max) when its largest weight exceeds this
+SATURATED = 0.99
 STAGE_NAMES = ("QKᵀ", "scale", "mask", "softmax", "×V")
 
 
@@ -57,10 +59,18 @@ def stable_softmax(x, axis: int = -1) -> np.ndarray:
 def temperature_softmax(scores, temperature: float = 1.0) -> torch.Tensor:
     """softmax(scores / temperature) along the last axis; temperature > 0."""
     t = as_tensor(scores, "scores")
-    if isinstance(temperature, bool) or not isinstance(temperature, (int, float, np.floating)) \
-            or not math.isfinite(temperature) or temperature <= 0:
-        raise AttentionInputError(f"temperature must be a positive finite number, got {temperature!r}")
-    return softmax(t / float(temperature), dim=-1)
+    temperature = check_positive(temperature, "temperature")
+    return softmax(t / temperature, dim=-1)
+
+
+def temperature_rows(scores, temperatures) -> dict[float, torch.Tensor]:
+    """{T: softmax(scores / T)} for each temperature T: what the temperature figure draws."""
+    return {float(t): temperature_softmax(scores, t) for t in temperatures}
+
+
+def saturated_rows(weights) -> torch.Tensor:
+    """(..., n_q) True where a row's largest weight exceeds SATURATED (softmax has become a hard max)."""
+    return as_tensor(weights, "weights").amax(dim=-1) > SATURATED
 
 
 def entropy_bits(weights) -> torch.Tensor:
@@ -96,6 +106,11 @@ class Stage:
     signed: bool                 # True when the values are unbounded scores (diverging colours)
     blocked: torch.Tensor | None # (n_q, n_k) True where masked, for the mask stage on; None otherwise
     explanation: str
+
+    @property
+    def row_sums(self) -> torch.Tensor:
+        """(n_q,) the sum of each row (1 for every row of the softmax stage)."""
+        return self.matrix.sum(dim=-1)
 
 
 def attention_stages(q, k, v, *, mask=None, causal: bool = False, scale: float | None = None) -> list[Stage]:
@@ -186,17 +201,16 @@ def weighted_sum_terms(weights, v, query_index: int) -> torch.Tensor:
         raise AttentionInputError(
             f"weights must have shape (n_q, n_k) and v shape (n_k, d_v) with the same n_k, got weights "
             f"{tuple(w.shape)} and v {tuple(vt.shape)}")
-    if isinstance(query_index, bool) or not isinstance(query_index, (int, np.integer)) or not 0 <= query_index < w.shape[0]:
-        raise AttentionInputError(f"query_index must be an integer in 0..n_q-1={w.shape[0] - 1}, got {query_index!r}")
+    query_index = check_int(query_index, "query_index", minimum=0, maximum=w.shape[0] - 1, meaning="a row of weights")
     dtype = torch.promote_types(w.dtype, vt.dtype)
-    return w[int(query_index)].to(dtype).unsqueeze(1) * vt.to(dtype)  # (n_k, d_v)
+    return w[query_index].to(dtype).unsqueeze(1) * vt.to(dtype)  # (n_k, d_v)
 
 
 # --- why √d_k: measured ------------------------------------------------------------------------
 
 def _d_ks(d_ks) -> list[int]:
-    out = [int(d) for d in np.asarray(d_ks).reshape(-1)]
-    if not out or any(d < 1 or d > MAX_D_K for d in out):
+    out = [check_int(d, "each of d_ks", minimum=1, maximum=MAX_D_K) for d in np.asarray(d_ks).reshape(-1).tolist()]
+    if not out:
         raise AttentionInputError(f"d_ks must be a non-empty list of integers in 1..{MAX_D_K}, got {list(out)}")
     return out
 
@@ -239,7 +253,7 @@ class SaturationResult:
     grad_query:   median over rows of ‖∂L/∂q‖, measured with autograd
                   (medians describe the typical row; a mean is dominated by the few rows that have
                   not saturated yet)
-    saturated:    fraction of rows whose largest weight exceeds 0.99 (softmax has become a hard max)
+    saturated:    fraction of rows whose largest weight exceeds SATURATED = 0.99 (softmax has become a hard max)
     """
 
     d_ks: np.ndarray
@@ -259,8 +273,7 @@ def saturation_experiment(d_ks, *, n_k: int = 16, n_samples: int = 2000, seed: i
     for whatever the rest of a network does with the weights. Gradients come from autograd.
     """
     ds = _d_ks(d_ks)
-    if not isinstance(n_k, int) or n_k < 2:
-        raise AttentionInputError(f"n_k must be an integer >= 2, got {n_k!r}")
+    n_k = check_int(n_k, "n_k", minimum=2, meaning="number of keys per query")
     g = torch.Generator().manual_seed(seed)
     out = {name: {"raw": [], "scaled": []} for name in ("max_weight", "entropy", "grad_scores", "grad_query", "saturated")}
     for d_k in ds:
@@ -279,7 +292,7 @@ def saturation_experiment(d_ks, *, n_k: int = 16, n_samples: int = 2000, seed: i
             out["entropy"][kind].append(float(entropy_bits(w).mean()))
             out["grad_scores"][kind].append(float(logits.grad.norm(dim=-1).median()))
             out["grad_query"][kind].append(float(q.grad.norm(dim=-1).median()))
-            out["saturated"][kind].append(float((w.amax(dim=-1) > 0.99).double().mean()))
+            out["saturated"][kind].append(float(saturated_rows(w).double().mean()))
     conv = {name: {kind: np.array(vals) for kind, vals in d.items()} for name, d in out.items()}
     return SaturationResult(np.array(ds), n_k, conv["max_weight"], conv["entropy"], conv["grad_scores"],
                             conv["grad_query"], conv["saturated"])
@@ -300,6 +313,16 @@ class SaturationView:
     entropy: torch.Tensor        # (n,) bits
     grad_norm: torch.Tensor      # (n,) ‖softmax Jacobian‖_F per row
     logit_std: float
+    n_saturated: int             # rows whose largest weight exceeds SATURATED
+
+    @property
+    def n(self) -> int:
+        return int(self.weights.shape[0])
+
+    @property
+    def uniform_entropy(self) -> float:
+        """log2(n): the entropy of a uniform row, in bits (the most spread out a row can be)."""
+        return math.log2(self.n)
 
 
 _POOL: dict[tuple[int, int], torch.Tensor] = {}
@@ -322,18 +345,14 @@ def _pool(n: int, seed: int) -> torch.Tensor:
 def saturation_view(d_k: int, temperature: float = 1.0, *, scaled: bool = True, n: int = 8, seed: int = 0) -> SaturationView:
     """Random queries and keys (N(0, 1) entries, fixed seed) of width d_k; weights = softmax(QKᵀ / divisor)
     with divisor = temperature · √d_k when scaled, else temperature."""
-    if isinstance(d_k, bool) or not isinstance(d_k, (int, np.integer)) or not 1 <= d_k <= MAX_D_K:
-        raise AttentionInputError(f"d_k must be an integer in 1..{MAX_D_K}, got {d_k!r}")
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or not 1 <= n <= MAX_TOKENS:
-        raise AttentionInputError(f"n must be an integer in 1..{MAX_TOKENS}, got {n!r}")
-    if isinstance(temperature, bool) or not isinstance(temperature, (int, float, np.floating)) \
-            or not math.isfinite(temperature) or temperature <= 0:
-        raise AttentionInputError(f"temperature must be a positive finite number, got {temperature!r}")
+    d_k = check_int(d_k, "d_k", minimum=1, maximum=MAX_D_K, meaning="width of queries and keys")
+    n = check_int(n, "n", minimum=1, maximum=MAX_TOKENS, meaning="number of tokens")
+    temperature = check_positive(temperature, "temperature")
     raw = _pool(int(n), seed)[int(d_k) - 1]                           # (n, n) q_i · k_j over d_k dimensions
     divisor = float(temperature) * (math.sqrt(d_k) if scaled else 1.0)
     logits = raw / divisor                                            # (n, n)
     weights = softmax(logits, dim=-1)                                 # (n, n)
     return SaturationView(int(d_k), float(temperature), bool(scaled), divisor, raw, logits, weights,
                           weights.amax(dim=-1), entropy_bits(weights), softmax_jacobian_norm(weights),
-                          float(logits.std()) if logits.numel() > 1 else 0.0)
+                          float(logits.std()) if logits.numel() > 1 else 0.0, int(saturated_rows(weights).sum()))
 

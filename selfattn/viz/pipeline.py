@@ -1,43 +1,65 @@
 """Figures for chapter 3: the stages of attention, why √d_k (measured), softmax and the weighted sum."""
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Mapping, Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
 
-from ..explore.pipeline import temperature_softmax
-from .heatmap import attention_heatmap, heatmap_grid, to_numpy
-from .projections import labelled_matrix
+from .heatmap import add_colorbar, attention_heatmap, heatmap_grid, to_numpy
 from .style import ACCENT, PALETTE
 
+HATCHES = ("", "//", "..", "xx")     # bars told apart by pattern as well as colour
 
-def stages_figure(stages, tokens: Sequence[str], value_labels: Sequence[str], *, annotate: bool | None = None):
-    """The five stages QKᵀ → scale → mask → softmax → ×V, each as a labelled matrix, in reading order.
 
-    The three score stages share one colour scale (that of QKᵀ), so the scaling stage visibly
-    shrinks the numbers; values are written in the cells for up to 6 tokens.
+def _cell_size(n: int, panels: int, width: float) -> float:
+    """Side of one square panel so that `panels` of them fit in `width` inches."""
+    return min(max(2.0, 0.34 * n + 0.6), width / panels)
+
+
+def score_stages_figure(stages, tokens: Sequence[str], *, annotate: bool | None = None, width: float = 7.2):
+    """Stages 1-3 (QKᵀ, scale, mask) side by side on one shared, symmetric colour scale (that of QKᵀ),
+    so the scaling stage visibly fades; blocked cells are hatched. Numbers in the cells up to 8 tokens.
+
+    stages: the list from selfattn.explore.pipeline.attention_stages (or sentence_stages(...).stages).
     """
     n = len(tokens)
-    annotate = n <= 6 if annotate is None else annotate
-    cell = max(2.6, min(3.6, 0.3 * n + 1.7))
-    fig, axes = plt.subplots(1, len(stages), figsize=(min(16.0, cell * len(stages) + 1.0), cell + 0.6),
-                             gridspec_kw={"width_ratios": [1] * (len(stages) - 1) + [len(value_labels) / max(n, 1)]})
+    annotate = n <= 8 if annotate is None else annotate
+    cell = _cell_size(n, 3, width - 0.9)
+    fig, axes = plt.subplots(1, 3, figsize=(cell * 3 + 0.9, cell + 0.9))
     raw = to_numpy(stages[0].matrix).astype(float)
     score_lim = max(1e-9, float(np.abs(raw[np.isfinite(raw)]).max()) if np.isfinite(raw).any() else 1.0)
-    for idx, (ax, st) in enumerate(zip(axes, stages)):
-        title = f"{idx + 1}. {st.name}"
-        if st.name == "×V":
-            labelled_matrix(st.matrix, tokens, value_labels, ax=ax, title=title, xlabel="value feature",
-                            cbar_label=None, annotate=False)
-        else:
-            allowed = None if st.blocked is None else ~to_numpy(st.blocked).astype(bool)
-            attention_heatmap(st.matrix, tokens, tokens, ax=ax, title=title, signed=st.signed, mask=allowed,
-                              colorbar=False, annotate=annotate, vmax=score_lim if st.signed else None,
-                              xlabel="key", ylabel="query" if idx == 0 else "")
-    for ax in axes:
-        for text in ax.texts:
-            text.set_fontsize(6.5)
+    for idx, (ax, st) in enumerate(zip(axes, stages[:3])):
+        allowed = None if st.blocked is None else ~to_numpy(st.blocked).astype(bool)
+        attention_heatmap(st.matrix, tokens, tokens, ax=ax, title=f"{idx + 1}. {st.name}", signed=True, mask=allowed,
+                          colorbar=False, annotate=annotate, vmax=score_lim,
+                          xlabel="key", ylabel="query" if idx == 0 else "")
+        if idx:
+            ax.set_yticklabels([])
+    fig.tight_layout()
+    add_colorbar(axes[0].images[0], list(axes), label="score", shrink=0.8)
+    return fig
+
+
+def mixing_stages_figure(stages, tokens: Sequence[str], value_labels: Sequence[str], *,
+                         annotate: bool | None = None, width: float = 7.2):
+    """Stages 4 and 5: the weights (softmax of the masked scores, rows sum to 1) and the output αV,
+    each with its own colour scale; blocked cells of the weights are hatched."""
+    n = len(tokens)
+    d_v = len(value_labels)
+    annotate = n <= 8 if annotate is None else annotate
+    weights, output = stages[3], stages[4]
+    fig, axes = plt.subplots(1, 2, figsize=(width, max(2.8, 0.34 * n + 1.9)),
+                             gridspec_kw={"width_ratios": [n, d_v]})
+    allowed = None if weights.blocked is None else ~to_numpy(weights.blocked).astype(bool)
+    attention_heatmap(weights.matrix, tokens, tokens, ax=axes[0], title=f"4. {weights.name}: weights α",
+                      mask=allowed, colorbar=True, annotate=annotate, xlabel="key", ylabel="query")
+    out = to_numpy(output.matrix).astype(float)
+    attention_heatmap(out, tokens, value_labels, ax=axes[1], title="5. ×V: output αV", signed=output.signed,
+                      vmax=None if output.signed else max(1e-9, float(out.max())), colorbar=False,
+                      annotate=annotate, xlabel="value feature", ylabel="")
+    axes[1].set_yticklabels([])
+    add_colorbar(axes[1].images[0], axes[1], label="output value")
     fig.tight_layout()
     return fig
 
@@ -60,7 +82,7 @@ def variance_figure(result):
 def saturation_figure(result):
     """Four panels against d_k, unscaled vs scaled: the largest weight, the share of saturated rows,
     and the gradient that reaches the logits and the query (medians, measured with autograd)."""
-    fig, axes = plt.subplots(2, 2, figsize=(9.5, 6.2))
+    fig, axes = plt.subplots(2, 2, figsize=(7.2, 5.8))
     d = result.d_ks
     panels = [(result.max_weight, "mean largest weight", False, f"uniform = 1/{result.n_k}"),
               (result.saturated, "saturated rows (share)", False, None),
@@ -78,23 +100,27 @@ def saturation_figure(result):
         ax.set_ylabel(ylabel)
         if note:
             ax.axhline(1 / result.n_k, color="#888888", ls=":", lw=1)
-            ax.text(d[0], 1 / result.n_k, note, fontsize=7, va="bottom", color="#555555")
+            ax.text(d[0], 1 / result.n_k, note, fontsize=8, va="bottom", color="#555555")
     axes[0, 0].legend(frameon=False, fontsize=8)
     fig.suptitle(f"Softmax over n_k = {result.n_k} random keys: saturation and gradients, measured")
     fig.tight_layout()
     return fig
 
 
-def temperature_figure(scores, temperatures: Sequence[float], key_labels: Sequence[str], *, query_label: str = "query"):
-    """One row of scores turned into weights at several temperatures: low T sharpens, high T flattens."""
-    s = to_numpy(scores).astype(float).reshape(-1)
-    fig, ax = plt.subplots(figsize=(max(5.0, 0.6 * len(s) * len(temperatures) / 2 + 2), 3.2))
-    width = 0.8 / len(temperatures)
-    for t_idx, temp in enumerate(temperatures):
-        w = to_numpy(temperature_softmax(s, temp))
-        ax.bar(np.arange(len(s)) + (t_idx - (len(temperatures) - 1) / 2) * width, w, width,
-               color=PALETTE[t_idx % len(PALETTE)], label=f"T = {temp:g}")
-    ax.set_xticks(range(len(s)), list(key_labels))
+def temperature_figure(rows: Mapping[float, Sequence[float]], key_labels: Sequence[str], *, query_label: str = "query"):
+    """One row of scores turned into weights at several temperatures: low T sharpens, high T flattens.
+
+    rows: {T: weights} from selfattn.explore.pipeline.temperature_rows."""
+    temps = list(rows)
+    n = len(key_labels)
+    fig, ax = plt.subplots(figsize=(min(7.0, max(5.0, 0.3 * n * len(temps) + 2)), 3.2))
+    width = 0.8 / len(temps)
+    for t_idx, temp in enumerate(temps):
+        w = to_numpy(rows[temp]).astype(float).reshape(-1)
+        ax.bar(np.arange(n) + (t_idx - (len(temps) - 1) / 2) * width, w, width,
+               color=PALETTE[t_idx % len(PALETTE)], label=f"T = {temp:g}", hatch=HATCHES[t_idx % len(HATCHES)],
+               edgecolor="white")
+    ax.set_xticks(range(n), list(key_labels))
     ax.set_xlabel("key")
     ax.set_ylabel("weight")
     ax.set_ylim(0, 1)
@@ -134,6 +160,6 @@ def weighted_sum_figure(terms, output, key_labels: Sequence[str], value_labels: 
     ax.set_xlabel("value feature")
     ax.set_ylabel("α_ij · v_j  (stacked)")
     ax.set_title(f'out for "{query_label}" = Σ_j α_j v_j, one colour per key j')
-    ax.legend(frameon=False, fontsize=7, bbox_to_anchor=(1.01, 1), loc="upper left", title="key j")
+    ax.legend(frameon=False, fontsize=8, bbox_to_anchor=(1.01, 1), loc="upper left", title="key j")
     fig.tight_layout()
     return fig
