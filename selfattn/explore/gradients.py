@@ -9,12 +9,12 @@ from __future__ import annotations
 import torch
 
 from ..attention import attention
-from ..errors import AttentionInputError
+from ..errors import check_int
 
 
 def _inputs(n: int, d: int, seed: int) -> torch.Tensor:
-    if not (2 <= n <= 256 and 1 <= d <= 256):
-        raise AttentionInputError(f"need 2 <= n <= 256 and 1 <= d <= 256, got n={n}, d={d}")
+    n = check_int(n, "n", minimum=2, maximum=256, meaning="number of tokens")
+    d = check_int(d, "d", minimum=1, maximum=256, meaning="width of a token vector")
     g = torch.Generator().manual_seed(seed)
     return torch.randn(n, d, generator=g, dtype=torch.float64)          # (n, d)
 
