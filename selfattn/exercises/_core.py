@@ -3,11 +3,21 @@
 An exercise owns a *checker*: a function that takes the learner's answer and returns None when
 it is right, or raises `Wrong` with a message that says *what* is wrong. `Exercise.check` turns
 that into one printed line and records the result for `progress()`.
+
+Three things the checks do for every exercise (selfattn/exercises/_explain.py holds the wording):
+- `solution()` prints the reference under the name the learner writes (the name passed to
+  `check(...)` in their cell, else `answer_name`, else the exercise's name);
+- `forbid=("torch.softmax", ...)` rejects an answer whose code calls one of those functions, read
+  from the function's code and, while `call()` runs it, by watching the functions themselves;
+- an exception raised inside the learner's own function comes back as one explanation: which
+  exception, which line of their function, the shapes on that line, and what the task asked.
 """
 from __future__ import annotations
 
+import contextvars
 import inspect
 import math
+import re
 import textwrap
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -60,25 +70,41 @@ class Exercise:
     solution_obj: Any                       # a function (its source is shown) or a string
     explanation: str = ""
     _registered: bool = field(default=False, repr=False)
+    answer_name: str | None = None          # the name the learner writes (default: seen at check(), else name)
+    forbid: tuple[str, ...] = ()            # dotted names the answer must not call, e.g. ("torch.softmax",)
 
     def __post_init__(self):
         _REGISTRY.setdefault(self.chapter, []).append(self)
         _PROGRESS.setdefault((self.chapter, self.name), None)
+        self.forbid = tuple(self.forbid)
 
     def evaluate(self, answer: Any) -> CheckResult:
         """Check an answer without printing: the CheckResult says passed or not, and why."""
         if is_placeholder(answer):
             return CheckResult(None, f"replace the `...` in the {self.name} cell with your answer, then run it again")
+        token = _CURRENT.set(self)
         try:
+            if self.forbid and callable(answer):
+                forbid_calls(answer, self.forbid)
             detail = self.checker(answer)
         except NotAttempted:
             return CheckResult(None, f"your {self.name} still returns the placeholder; fill it in and run the cell again")
         except Wrong as e:
             return CheckResult(False, str(e))
+        except Exception as e:  # raised inside the learner's own code, outside call(): explain it too
+            from ._explain import explain_exception, raised_in_learner_code
+            if not (callable(answer) and raised_in_learner_code(e, answer)):
+                raise  # an error in the checker itself: let it show
+            return CheckResult(False, explain_exception(e, answer if callable(answer) else None, self))
+        finally:
+            _CURRENT.reset(token)
         return CheckResult(True, detail or "well done")
 
     def check(self, answer: Any) -> None:
         """Print whether the answer is right and, if not, what is wrong."""
+        seen = _name_at_call_site(inspect.currentframe().f_back, "check")
+        if seen or callable(answer):
+            self._seen_name = seen or getattr(answer, "__name__", None)
         result = self.evaluate(answer)
         _PROGRESS[(self.chapter, self.name)] = result.passed
         print(f"[{self.name}] {result}")
@@ -86,12 +112,33 @@ class Exercise:
     def hint(self) -> None:
         print(f"Hint ({self.name}): {self.hint_text}")
 
-    def solution(self) -> None:
+    def learner_name(self) -> str:
+        """The name the learner's answer has in their notebook."""
+        seen = getattr(self, "_seen_name", None)
+        if seen and seen.isidentifier() and seen != "<lambda>":
+            return seen
+        return self.answer_name or self.name
+
+    def solution_source(self) -> str:
+        """The reference solution as code, under the name the learner writes."""
+        name = self.learner_name()
         if callable(self.solution_obj):
-            src = textwrap.dedent(inspect.getsource(self.solution_obj))
-        else:
-            src = str(self.solution_obj)
-        print(f"Solution ({self.name}):\n{src.rstrip()}")
+            src = textwrap.dedent(inspect.getsource(self.solution_obj)).rstrip()
+            own = getattr(self.solution_obj, "__name__", "")
+            if own and own != "<lambda>" and own != name:
+                src = re.sub(rf"\b{re.escape(own)}\b", name, src)
+            return src
+        src = str(self.solution_obj).strip()
+        if "\n" in src or src.startswith(("def ", "class ", "import ", "from ")):
+            return src
+        head = src.split("#")[0]
+        m = re.match(r"^\s*([A-Za-z_][A-Za-z_0-9]*)\s*=(?!=)", head)
+        if m:  # 'x = expr': the learner's name replaces x
+            return f"{name} ={src[m.end():]}"
+        return f"{name} = {src}"
+
+    def solution(self) -> None:
+        print(f"Solution ({self.name}):\n{self.solution_source()}")
         if self.explanation:
             print("\n" + textwrap.fill(self.explanation, 96))
 
@@ -175,19 +222,58 @@ def expect_rows_sum_to_one(weights: np.ndarray, what: str = "your weights") -> N
                     "(did you normalise over the right axis?)")
 
 
+_CURRENT: contextvars.ContextVar[Exercise | None] = contextvars.ContextVar("selfattn_exercise", default=None)
+
+
+def _name_at_call_site(frame, method: str) -> str | None:
+    """In `ex.attend.check(attend)` the learner's name is `attend`: read it from the calling line."""
+    import linecache
+    if frame is None:
+        return None
+    line = linecache.getline(frame.f_code.co_filename, frame.f_lineno).strip()
+    m = re.search(rf"\.{method}\(\s*([A-Za-z_][A-Za-z_0-9]*)\s*\)", line)
+    if m:
+        return m.group(1)
+    return None
+
+
+def forbid_calls(fn, names, why: str = "") -> None:
+    """Raise Wrong if the code of `fn` calls any of `names` (dotted, e.g. "torch.softmax"); see
+    _explain.calls_in for how calls are found. `why` is added to the message."""
+    from ._explain import forbidden_calls_in
+    found = forbidden_calls_in(fn, tuple(names))
+    if found:
+        own = getattr(fn, "__name__", "your function")
+        said = ", ".join(f"`{f.rsplit('.', 1)[-1]}` ({f})" for f in found)
+        raise Wrong(f"{own} calls {said}, which this exercise asks you not to use: write that step yourself"
+                    + (f" ({why})" if why else ""))
+
+
 def call(fn, *args, what: str | None = None, **kwargs):
-    """Call the learner's function; turn a placeholder or an exception into a clear message."""
+    """Call the learner's function; turn a placeholder or an exception into a clear message.
+
+    While it runs, any function the current exercise forbids is watched: calling it, even through
+    a helper, makes the answer wrong. An exception raised inside the learner's code is explained
+    (which exception, which line of their function, the shapes there, what the task asked)."""
     if is_placeholder(fn):
         raise NotAttempted
     if not callable(fn):
         raise Wrong(f"expected a function, got {type(fn).__name__}")
     name = what or getattr(fn, "__name__", "your function")
+    exercise = _CURRENT.get()
+    from ._explain import explain_exception, watching
     try:
-        out = fn(*args, **kwargs)
+        with watching(exercise.forbid if exercise is not None else ()) as used:
+            out = fn(*args, **kwargs)
     except NotImplementedError:
         raise NotAttempted from None
-    except Exception as e:  # the learner's code failed: report it in one line, not a traceback
-        raise Wrong(f"{name} raised {type(e).__name__}: {e}") from None
+    except (Wrong, NotAttempted):
+        raise
+    except Exception as e:  # the learner's code failed: explain it in one line, not a traceback
+        raise Wrong(explain_exception(e, fn, exercise, name=name, args=args, kwargs=kwargs)) from None
+    if used:
+        raise Wrong(f"{name} calls {', '.join(f'`{u}`' for u in used)}, which this exercise asks you not to use: "
+                    "write that step yourself")
     if is_placeholder(out):
         raise NotAttempted
     return out
