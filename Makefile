@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 # so each notebook runs in one kernel in order. `make test PARALLEL=` runs everything in one process.
 PARALLEL ?= -n 2 --dist loadfile
 
-.PHONY: setup lab test unit browser notebooks book learner lock bench latency clean
+.PHONY: setup lab answers test unit browser notebooks book learner lock bench latency clean
 
 setup: $(STAMP)
 
@@ -17,10 +17,14 @@ $(STAMP): requirements.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements.txt
 	$(BIN)/python -m pip install --quiet --no-deps -e .
+	$(BIN)/python -m selfattn.tools.learner --init
 	touch $(STAMP)
 
-lab: $(STAMP)  ## open the book in JupyterLab on its start page
-	$(BIN)/jupyter lab notebooks/00_start_here.ipynb
+lab: $(STAMP)  ## open the learner's edition (learner/) in JupyterLab at its start page; prints the URL; works as root
+	$(BIN)/python -m selfattn.tools.lab
+
+answers: $(STAMP)  ## open the answer key (notebooks/, every exercise solved) in JupyterLab: for instructors and authors
+	$(BIN)/python -m selfattn.tools.lab --answer-key
 
 test: $(STAMP)  ## every test, with networking off: unit tests, nbval over every notebook, the static book, the learner build, the browser tests where chromium exists
 	$(BIN)/python -m selfattn.tools.offline $(BIN)/python -m pytest $(PARALLEL)
@@ -37,8 +41,8 @@ notebooks: $(STAMP)  ## re-execute every notebook in place, as a clean Restart &
 book: $(STAMP)  ## the static book from the stored outputs, offline: build/book/html/index.html
 	$(BIN)/python -m selfattn.tools.build_book
 
-learner: $(STAMP)  ## learner notebooks without solutions, in learner/ (keeps any you have worked in)
-	$(BIN)/python -m selfattn.tools.learner
+learner: $(STAMP)  ## refresh learner/ from notebooks/: rewrites chapters you have not touched, keeps (and names) the rest; FORCE=1 replaces all
+	$(BIN)/python -m selfattn.tools.learner $(if $(FORCE),--force)
 
 lock:  ## re-resolve requirements.in into exact pins in requirements.txt
 	rm -rf /tmp/selfattn-lock && $(PYTHON) -m venv /tmp/selfattn-lock
@@ -47,7 +51,7 @@ lock:  ## re-resolve requirements.in into exact pins in requirements.txt
 	mv requirements.txt.new requirements.txt
 
 bench: $(STAMP)  ## the attention benchmark: prints a table, writes JSON under benchmarks/results/
-	$(BIN)/python -m selfattn.bench
+	$(BIN)/python benchmarks/attention_bench.py
 
 latency: $(STAMP)  ## input-to-pixels latency of every widget in JupyterLab (needs chromium): benchmarks/results/widget_latency.md
 	$(BIN)/python benchmarks/widget_latency.py

@@ -1,4 +1,4 @@
-"""The three dependency lists agree, and Binder would build from binder/ and open the start page."""
+"""The three dependency lists agree, and Binder would build from binder/ and open the learner's start page."""
 import re
 import shutil
 import subprocess
@@ -9,7 +9,8 @@ import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
-START_PAGE = "notebooks/00_start_here.ipynb"
+START_PAGE = "learner/00_start_here.ipynb"      # the learner's edition, written by binder/postBuild
+ANSWER_KEY_START = "notebooks/00_start_here.ipynb"
 # Packages the book needs at run time (conda name -> pip name where they differ).
 RUNTIME = {"torch", "numpy", "matplotlib", "jupyterlab", "ipywidgets", "ipykernel", "anywidget", "nbval", "pytest",
            "hypothesis"}
@@ -72,7 +73,17 @@ def test_readme_binder_badge_opens_the_start_page():
     links = re.findall(r"https://mybinder\.org/v2/gh/[^)\s]+", readme)
     assert links, "README needs a Binder badge"
     assert all(f"urlpath=lab/tree/{START_PAGE}" in link.replace("%2F", "/") for link in links)
-    assert (ROOT / START_PAGE).exists()
+    assert (ROOT / ANSWER_KEY_START).exists()
+
+
+def test_every_binder_link_opens_the_learners_edition():
+    from selfattn.tools import links
+    table = links.table("https://github.com/someone/selfattn", "main", None)
+    urls = re.findall(r"https://mybinder\.org/[^)\s]+", table)
+    chapters = sorted(p.name for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+    assert len(urls) == len(chapters) and chapters
+    for url, name in zip(urls, chapters):
+        assert url.endswith(f"?urlpath=lab/tree/learner/{name}"), url
 
 
 @pytest.mark.skipif(shutil.which("jupyter-repo2docker") is None and not (Path(sys.executable).parent / "jupyter-repo2docker").exists(),
@@ -92,3 +103,23 @@ def test_repo2docker_builds_from_binder_and_installs_the_package():
     assert post.splitlines()[0].startswith("#!") and "set -e" in post
     assert re.search(r"pip install .*-e \.", post)
     assert (ROOT / "binder/postBuild").stat().st_mode & 0o111, "postBuild must be executable"
+
+
+def test_postbuild_writes_the_learners_edition_that_binder_opens(tmp_path):
+    """postBuild's learner step, run here into a scratch folder: the start page the badge opens
+    exists afterwards, with the exercises blank and the stored outputs kept."""
+    post = (ROOT / "binder/postBuild").read_text()
+    step = [ln for ln in post.splitlines() if "selfattn.tools.learner" in ln and not ln.lstrip().startswith("#")]
+    assert step == ["python -m selfattn.tools.learner --init"], step
+    out = tmp_path / "learner"
+    run = subprocess.run([sys.executable, "-m", "selfattn.tools.learner", "--init", "--out", str(out)],
+                         cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    start = out / Path(START_PAGE).name
+    assert start.exists()
+    import nbformat
+    nb = nbformat.read(start, as_version=4)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert not any("SOLUTION" in c.source for c in code), "a solution marker survived"
+    assert any(c.outputs for c in code), "the stored outputs must be kept"
+    assert all(not c.outputs for c in code if ".check(" in c.source), "check outputs must be blank"

@@ -65,18 +65,34 @@ def test_unpaired_markers_are_refused(src, message):
         learner.strip_source(src)
 
 
-def test_learner_notebook_clears_outputs_and_widget_state():
+def _worked_example():
     nb = nbformat.v4.new_notebook()
-    cell = nbformat.v4.new_code_cell("x = 2  # SOLUTION\nprint(x)", execution_count=3)
-    cell.outputs = [nbformat.v4.new_output("stream", text="2\n")]
-    nb.cells = [nbformat.v4.new_markdown_cell("# Chapter 9"), cell]
+    figure = nbformat.v4.new_code_cell("plot()", execution_count=1)
+    figure.outputs = [nbformat.v4.new_output("display_data", data={"image/png": "iVBOR", "text/plain": "<Figure>"})]
+    answer = nbformat.v4.new_code_cell("x = 2  # SOLUTION\nprint(x)", execution_count=3)
+    answer.outputs = [nbformat.v4.new_output("stream", text="2\n")]
+    check = nbformat.v4.new_code_cell("ex.double.check(double)", execution_count=4)
+    check.outputs = [nbformat.v4.new_output("stream", text="[double] ✔ Correct\n")]
+    shown = nbformat.v4.new_code_cell("ex.double.solution()", execution_count=5)
+    shown.outputs = [nbformat.v4.new_output("stream", text="def double(x): ...\n")]
+    report = nbformat.v4.new_code_cell('progress("ch09")', execution_count=6)
+    report.outputs = [nbformat.v4.new_output("stream", text="1 of 1 exercises pass\n")]
+    nb.cells = [nbformat.v4.new_markdown_cell("# Chapter 9"), figure, answer, check, shown, report]
     nb.metadata["widgets"] = {"application/vnd.jupyter.widget-state+json": {"state": {"a": {}}}}
+    return nb
+
+
+def test_learner_notebook_keeps_figures_and_widgets_but_blanks_answers_checks_and_progress():
+    nb = _worked_example()
     out, removed = learner.learner_notebook(nb)
     assert removed == 1
-    assert out.cells[1].source == "x = ...\nprint(x)"
-    assert out.cells[1].outputs == [] and out.cells[1].execution_count is None
-    assert "widgets" not in out.metadata
-    assert nb.cells[1].source.startswith("x = 2"), "the source notebook must not change"
+    figure, answer, check, shown, report = out.cells[1:]
+    assert figure.outputs == nb.cells[1].outputs and figure.execution_count == 1, "stored figures must stay"
+    assert out.metadata["widgets"] == nb.metadata["widgets"], "saved widget views must stay"
+    assert answer.source == "x = ...\nprint(x)"
+    for cell in (answer, check, shown, report):
+        assert cell.outputs == [] and cell.execution_count is None, cell.source
+    assert nb.cells[2].source.startswith("x = 2"), "the source notebook must not change"
 
 
 def test_stripping_that_breaks_the_code_is_reported():
@@ -128,18 +144,87 @@ def test_learner_notebook_runs_and_reports_not_attempted(path, learner_dir):
         assert "✔" not in text, f"{path.name} cell {i}: a check passes in the learner version (solution left in?):\n{text}"
 
 
-def test_rebuilding_keeps_a_learner_notebook_with_work_in_it(tmp_path):
+def _one_chapter(tmp_path, text="x = 2  # SOLUTION"):
     src = tmp_path / "src"
-    src.mkdir()
+    src.mkdir(exist_ok=True)
     nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell("x = 2  # SOLUTION")]
+    nb.cells = [nbformat.v4.new_markdown_cell("# 1 Title"), nbformat.v4.new_code_cell(text)]
     nbformat.write(nb, src / "01_x.ipynb")
+    return src / "01_x.ipynb"
+
+
+def test_rebuilding_keeps_a_learner_notebook_with_work_in_it(tmp_path):
+    chapter = _one_chapter(tmp_path)
     out = tmp_path / "learner"
-    assert learner.build([src / "01_x.ipynb"], out) == {"01_x.ipynb": 1}
+    assert learner.build([chapter], out) == {"01_x.ipynb": 1}
     worked = nbformat.read(out / "01_x.ipynb", as_version=4)
-    worked.cells[0].source = "x = 2"
-    worked.cells[0].execution_count = 1
+    worked.cells[1].source = "x = 2"
     nbformat.write(worked, out / "01_x.ipynb")
-    assert learner.build([src / "01_x.ipynb"], out) == {"01_x.ipynb": None}
-    assert nbformat.read(out / "01_x.ipynb", as_version=4).cells[0].source == "x = 2"
-    assert learner.build([src / "01_x.ipynb"], out, force=True) == {"01_x.ipynb": 1}
+    assert learner.build([chapter], out) == {"01_x.ipynb": None}
+    assert nbformat.read(out / "01_x.ipynb", as_version=4).cells[1].source == "x = 2"
+    assert learner.build([chapter], out, force=True) == {"01_x.ipynb": 1}
+
+
+def test_init_writes_once_and_never_overwrites(tmp_path):
+    chapter = _one_chapter(tmp_path)
+    out = tmp_path / "learner"
+    assert learner.build([chapter], out, init=True) == {"01_x.ipynb": 1}
+    (out / "01_x.ipynb").write_text((out / "01_x.ipynb").read_text().replace("x = ...", "x = 7"))
+    _one_chapter(tmp_path, "x = 3  # SOLUTION\ny = 1")              # the answer key moves on
+    assert learner.build([chapter], out, init=True) == {"01_x.ipynb": "exists"}
+    assert "x = 7" in (out / "01_x.ipynb").read_text()
+
+
+def test_refresh_updates_untouched_chapters_and_names_the_kept_ones(tmp_path, capsys):
+    first = _one_chapter(tmp_path)
+    second = first.with_name("02_y.ipynb")
+    nbformat.write(nbformat.read(first, as_version=4), second)
+    out = tmp_path / "learner"
+    assert learner.main(["--init", "--out", str(out), str(first), str(second)]) == 0
+    # the reader works in chapter 2 (an answer typed in), chapter 1 stays as written
+    (out / "02_y.ipynb").write_text((out / "02_y.ipynb").read_text().replace("x = ...", "x = 5"))
+    # the book changes both chapters
+    for path in (first, second):
+        nb = nbformat.read(path, as_version=4)
+        nb.cells[0].source = "# 1 A better title"
+        nbformat.write(nb, path)
+    capsys.readouterr()
+    assert learner.main(["--out", str(out), str(first), str(second)]) == 0
+    said = capsys.readouterr().out
+    assert "01_x.ipynb: refreshed" in said
+    assert "02_y.ipynb: kept, it has your work in it" in said
+    assert "A better title" in (out / "01_x.ipynb").read_text()
+    kept = (out / "02_y.ipynb").read_text()
+    assert "x = 5" in kept and "A better title" not in kept
+    capsys.readouterr()
+    learner.main(["--out", str(out), str(first), str(second)])
+    assert "1 already up to date, 1 kept" in capsys.readouterr().out
+
+
+def test_the_hub_branch_tracks_learner_and_leaves_out_the_answer_key(tmp_path):
+    import subprocess
+    repo = tmp_path / "repo"
+    (repo / "notebooks").mkdir(parents=True)
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("x = 2  # SOLUTION\nex.x.check(x)")]
+    nbformat.write(nb, repo / "notebooks" / "00_start_here.ipynb")
+    (repo / ".gitignore").write_text("learner/\n.venv/\n")
+    git = ["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@t"]
+    subprocess.run(["git", "init", "-q", "-b", "main", str(repo)], check=True)
+    subprocess.run(git + ["add", "."], check=True)
+    subprocess.run(git + ["commit", "-qm", "book"], check=True)
+    chapters = [repo / "notebooks" / "00_start_here.ipynb"]
+    first = learner.publish_branch("learner-edition", chapters, repo=repo)
+    files = subprocess.run(git + ["ls-tree", "-r", "--name-only", first], capture_output=True, text=True).stdout.split()
+    assert "learner/00_start_here.ipynb" in files and not any(f.startswith("notebooks/") for f in files)
+    shown = subprocess.run(git + ["show", f"{first}:learner/00_start_here.ipynb"], capture_output=True, text=True).stdout
+    assert "x = ..." in shown and "x = 2" not in shown
+    ignore = subprocess.run(git + ["show", f"{first}:.gitignore"], capture_output=True, text=True).stdout
+    assert "learner/" not in ignore and ".venv/" in ignore
+    assert learner.publish_branch("learner-edition", chapters, repo=repo) == first, "no change, no new commit"
+    nb.cells.insert(0, nbformat.v4.new_markdown_cell("A correction"))
+    nbformat.write(nb, chapters[0])
+    subprocess.run(git + ["commit", "-qam", "fix"], check=True)
+    second = learner.publish_branch("learner-edition", chapters, repo=repo)
+    parent = subprocess.run(git + ["rev-parse", f"{second}^"], capture_output=True, text=True).stdout.strip()
+    assert parent == first, "each edition must build on the last, so nbgitpuller can merge it"
