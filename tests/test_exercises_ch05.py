@@ -13,14 +13,18 @@ def message(exercise, answer):
     return result.message
 
 
-def test_chapter_has_at_least_three_exercises_with_hints_and_solutions(capsys):
+def test_every_exercise_prints_its_own_hint_and_a_solution_that_passes(capsys):
     items = exercises("ch05")
-    assert len(items) >= 3
+    assert [e.name for e in items] == ["causal_by_hand", "renormalise_by_hand", "masked_softmax", "padding_mask",
+                                       "decoder_mask", "changed_positions", "debug_masked_softmax", "prefix_lm_mask"]
     for e in items:
         e.hint()
+        out = capsys.readouterr().out
+        assert out == f"Hint ({e.name}): {e.hint_text}\n" and len(e.hint_text) > 40
         e.solution()
-    out = capsys.readouterr().out
-    assert out.count("Hint (") == len(items) and out.count("Solution (") == len(items)
+        out = capsys.readouterr().out
+        assert out.startswith(f"Solution ({e.name}):\n") and len(out) > len(e.name) + 30
+        assert e.evaluate(e.reference_answer()).passed is True, e.name
 
 
 def test_causal_by_hand():
@@ -102,6 +106,51 @@ def test_decoder_mask_says_when_a_future_token_leaks():
     assert "True exactly where" in message(ex.decoder_mask, lambda lengths, n: ~ref(lengths, n))
 
 
-@pytest.mark.parametrize("name", ["causal_by_hand", "renormalise_by_hand", "masked_softmax", "padding_mask", "decoder_mask"])
+def test_changed_positions_names_the_usual_predictions():
+    assert ex.changed_positions.evaluate([2, 3, 4, 5]).passed
+    assert ex.changed_positions.evaluate((5, 4, 3, 2)).passed
+    assert "bidirectional" in message(ex.changed_positions, list(range(6)))
+    assert "diagonal of a causal mask is open" in message(ex.changed_positions, [3, 4, 5])
+    assert "every later query" in message(ex.changed_positions, 2)
+    assert "comes before the changed token" in message(ex.changed_positions, [1, 2, 3, 4, 5])
+    assert "position 4 changes too" in message(ex.changed_positions, [2, 3])
+
+
+def test_changed_positions_answer_is_what_attention_computes():
+    from selfattn import attention
+    from selfattn.embeddings import embed, hand_projections
+    w_q, w_k, w_v = hand_projections()
+    a = list(ex.PREDICT_SENTENCE)
+    b = list(a)
+    b[ex.PREDICT_SWAP[0]] = ex.PREDICT_SWAP[1]
+    outs = [attention(embed(s) @ w_q, embed(s) @ w_k, embed(s) @ w_v, causal=True).output for s in (a, b)]
+    moved = ((outs[0] - outs[1]).abs().amax(-1) > 1e-3).nonzero().flatten().tolist()
+    assert moved == [2, 3, 4, 5]
+    assert ex.changed_positions.evaluate(moved).passed
+
+
+def test_debug_masked_softmax_names_the_zero_fill():
+    assert "still the bug" in message(ex.debug_masked_softmax, ex.buggy_masked_softmax)
+    assert "e^0 = 1" in message(ex.debug_masked_softmax, ex.buggy_masked_softmax)
+    assert "does not re-normalise" in message(ex.debug_masked_softmax, _masked_softmax_after)
+    assert "True in the mask means" in message(ex.debug_masked_softmax, _masked_softmax_inverted)
+    assert ex.debug_masked_softmax.evaluate(_masked_softmax_big_negative).passed    # fine when no row is empty
+    assert ex.debug_masked_softmax.evaluate(ex.debug_masked_softmax.reference()).passed
+
+
+def test_prefix_lm_mask():
+    ref = ex.prefix_lm_mask.reference()
+    assert ref(6, 3).int().tolist()[0] == [1, 1, 1, 0, 0, 0] and ref(6, 3).int().tolist()[4] == [1, 1, 1, 1, 1, 0]
+    assert torch.equal(ref(4, 0), torch.tril(torch.ones(4, 4, dtype=torch.bool)))
+    assert ref(4, 4).all()
+    causal = lambda n, p: torch.tril(torch.ones(n, n, dtype=torch.bool))  # noqa: E731
+    assert "which is in the prefix" in message(ex.prefix_lm_mask, causal)
+    square = lambda n, p: causal(n, p) | ((torch.arange(n) < p + 1)[:, None] & (torch.arange(n) < p + 1)[None, :])  # noqa: E731
+    assert "a generated token after it" in message(ex.prefix_lm_mask, square)
+    assert "True exactly where" in message(ex.prefix_lm_mask, lambda n, p: ~ref(n, p))
+
+
+@pytest.mark.parametrize("name", ["causal_by_hand", "renormalise_by_hand", "masked_softmax", "padding_mask", "decoder_mask",
+                                  "changed_positions", "debug_masked_softmax", "prefix_lm_mask"])
 def test_placeholder_reads_not_attempted(name):
     assert getattr(ex, name).evaluate(None).passed is None

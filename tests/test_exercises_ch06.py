@@ -15,6 +15,7 @@ def test_every_reference_solution_passes():
         "count_parameters": 4 * 512 ** 2 + 4 * 512,
         "split_heads": ex.solution_split_heads,
         "multi_head_loop": ex.solution_multi_head_loop,
+        "design_head": ex.design_head.reference(),
     }
     from selfattn.exercises import exercises
     assert {e.name for e in exercises("ch06")} == set(answers)
@@ -115,3 +116,29 @@ def one_big_head(x, w_q, w_k, w_v, w_o, n_heads):
 def test_multi_head_loop_mistakes(fn, needle):
     r = ex.multi_head_loop.evaluate(fn)
     assert r.passed is False and needle in r.message, r.message
+
+
+def _buggy_split_heads(x, n_heads):            # what the notebook's debug exercise shows
+    batch, n, d_model = x.shape
+    return x.reshape(batch, n_heads, n, d_model // n_heads)
+
+
+def test_split_heads_debug_names_the_reshape_that_mixes_heads():
+    r = ex.split_heads.evaluate(_buggy_split_heads)
+    assert r.passed is False and "reshaping straight to" in r.message and "mixes tokens into heads" in r.message
+
+
+def test_design_head_names_the_usual_mistakes():
+    from selfattn.explore import heads as xh
+    good = xh.POSITION_GAIN * xh.shift_matrix(-2)
+    w = ex.design_weights(good)
+    assert w.argmax(-1).tolist()[2:] == list(range(8)) and float(w.max(-1).values[2:].min()) > 0.95
+    assert ex.design_head.evaluate(good).passed
+    assert ex.design_head.evaluate(good.numpy()).passed
+    cases = {"too gentle": xh.shift_matrix(-2), "two words ahead": xh.POSITION_GAIN * xh.shift_matrix(2),
+             "one word back": xh.POSITION_GAIN * xh.shift_matrix(-1), "the token itself": 24 * torch.eye(8),
+             "expected (8, 8)": torch.zeros(3, 3)}
+    for needle, block in cases.items():
+        r = ex.design_head.evaluate(block)
+        assert r.passed is False and needle in r.message, (needle, r.message)
+    assert ex.design_head.evaluate(...).passed is None

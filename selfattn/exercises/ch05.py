@@ -289,3 +289,147 @@ decoder_mask = Exercise(
     "Build the (n, n) causal mask and the (batch, n) padding mask, then combine them with & after adding "
     "dimensions so that they broadcast: causal[None, :, :] and real[:, None, :].",
     _decoder_solution)
+
+
+# --- predict, then check: which outputs move when one token changes -------------------------------
+PREDICT_SENTENCE = ("the", "cat", "sat", "on", "the", "mat")
+PREDICT_SWAP = (2, "ran")                  # token 2 ("sat") becomes "ran"
+
+
+def _changed_answer() -> list[int]:
+    return list(range(PREDICT_SWAP[0], len(PREDICT_SENTENCE)))
+
+
+def _check_changed(answer):
+    if isinstance(answer, (int, np.integer)) and not isinstance(answer, bool):
+        answer = [answer]
+    try:
+        got = sorted({int(i) for i in answer})
+    except (TypeError, ValueError):
+        raise Wrong(f"answer with a list of positions (whole numbers 0..{len(PREDICT_SENTENCE) - 1}), got {answer!r}") from None
+    ref = _changed_answer()
+    t = PREDICT_SWAP[0]
+    n = len(PREDICT_SENTENCE)
+    if got == ref:
+        return (f"positions {t}..{n - 1}: under a causal mask every query at or after {t} may read token {t}, "
+                f"and none before it can")
+    if got == list(range(n)):
+        raise Wrong("that is what a bidirectional mask gives: every position reads every token. Under a causal mask "
+                    f"positions 0..{t - 1} cannot see token {t}, so their outputs do not move")
+    if got == [t]:
+        raise Wrong(f"token {t} is not only read by its own position: every later query may attend to it too")
+    if got == ref[1:]:
+        raise Wrong(f"position {t} itself changes as well: the diagonal of a causal mask is open, so query {t} "
+                    f"reads its own (new) token")
+    early = [i for i in got if i < t]
+    if early:
+        raise Wrong(f"position {early[0]} comes before the changed token {t}; a causal mask hides later tokens from it, "
+                    "so its output cannot change")
+    missing = [i for i in ref if i not in got]
+    raise Wrong(f"position {missing[0]} changes too: it comes after token {t} and may attend to it")
+
+
+changed_positions = Exercise(
+    CHAPTER, "changed_positions",
+    "Predict: under a causal mask, token 2 of 'the cat sat on the mat' becomes 'ran'. Which positions' outputs change?",
+    _check_changed,
+    "Query i may read keys 0..i. Which queries have token 2 among the keys they may read?",
+    "changed = [2, 3, 4, 5]  # every query at or after the changed token")
+
+
+# --- debug: a masked softmax that fills with the wrong number -------------------------------------
+
+def buggy_masked_softmax(scores, mask):
+    """The buggy version the notebook shows: it fills blocked scores with 0."""
+    scores = scores.masked_fill(~mask, 0.0)                       # (n_q, n_k)
+    return torch.softmax(scores, dim=-1)                          # (n_q, n_k)
+
+
+def _fixed_masked_softmax(scores, mask):
+    scores = scores.masked_fill(~mask, float("-inf"))             # (n_q, n_k): blocked -> -inf
+    return torch.softmax(scores, dim=-1)                          # (n_q, n_k)
+
+
+def _check_fixed(fn):
+    (scores,) = random_inputs(51, (5, 5))
+    scores = scores * 2                                            # (n_q=5, n_k=5)
+    mask = masks.causal(5)                                         # every row keeps at least its own key
+    what = "your masked softmax"
+    with np.errstate(all="ignore"):
+        got = _raw(call(fn, scores.clone(), mask.clone(), what="fixed_masked_softmax"), what)
+    expect_shape(got, (5, 5), f"{what} (n_q=5, n_k=5)")
+    inverted = torch.softmax(scores.masked_fill(mask, float("-inf")), dim=-1).numpy()
+    if np.allclose(got, inverted, atol=1e-6, equal_nan=True):
+        raise Wrong("you blocked the open keys and opened the blocked ones: True in the mask means 'may attend', "
+                    "so fill where ~mask (the last row, with every key open, then has nothing left and gives NaN)")
+    if not np.all(np.isfinite(got)):
+        raise Wrong(f"{what} returns NaN or inf, though every row here has an open key: subtract the row max "
+                    "before exp, or let torch.softmax do it")
+    ref = _reference_weights(scores, mask)
+    if np.allclose(got, torch.softmax(scores.masked_fill(~mask, 0.0), dim=-1).numpy(), atol=1e-6):
+        raise Wrong("this is still the bug: masked_fill(~mask, 0.0) gives a blocked key the score 0, an ordinary "
+                    "middling score, and e^0 = 1, so the future keeps a share of the weight. Fill with float('-inf')")
+    leaked = (~mask.numpy()) & (np.abs(got) > 1e-6)
+    if leaked.any():
+        i, j = (int(x) for x in np.argwhere(leaked)[0])
+        raise Wrong(f"blocked key {j} still gets weight {got[i, j]:.3f} in row {i}: every blocked cell must be exactly 0")
+    sums = got.sum(axis=-1)
+    if not np.allclose(sums, 1.0, atol=1e-4):
+        i = int(np.argwhere(~np.isclose(sums, 1.0, atol=1e-4))[0][0])
+        raise Wrong(f"row {i} sums to {sums[i]:.3f}, not 1: zeroing weights after the softmax removes the blocked "
+                    "keys but does not re-normalise. Block the scores before the softmax")
+    expect_close(got, ref, what, atol=1e-5, names="(query, key)")
+    return "blocked scores become -inf before the softmax, so e^-inf = 0 and each row re-normalises over its open keys"
+
+
+debug_masked_softmax = Exercise(
+    CHAPTER, "debug_masked_softmax",
+    "Debug: buggy_masked_softmax lets blocked keys keep weight. Find the bug and write the fixed version.",
+    _check_fixed,
+    "Run the check on the buggy function and read which cell gets weight. What is e to the power of the number "
+    "it fills in?",
+    _fixed_masked_softmax)
+
+
+# --- design: the mask of a prefix language model ---------------------------------------------------
+
+def _prefix_solution(n, prefix):
+    causal = torch.tril(torch.ones(n, n, dtype=torch.bool))           # (n, n)
+    in_prefix = torch.arange(n) < prefix                               # (n,)
+    return causal | in_prefix[None, :]                                # (n, n): every query sees the whole prefix
+
+
+def _check_prefix(fn):
+    for n, prefix in ((6, 3), (5, 1), (4, 0), (4, 4)):
+        what = f"prefix_lm_mask(n={n}, prefix={prefix})"
+        got = _bool_matrix(call(fn, n, prefix, what="prefix_lm_mask"), what)
+        expect_shape(got, (n, n), f"{what} (n_q={n}, n_k={n})")
+        ref = _prefix_solution(n, prefix).numpy()
+        if np.array_equal(got, ref):
+            continue
+        if np.array_equal(got, ~ref):
+            raise Wrong(f"{what} is True exactly where keys should be blocked; in this book True means 'may attend'")
+        seen_future = np.argwhere(got & ~ref)
+        if len(seen_future):
+            i, j = (int(x) for x in seen_future[0])
+            raise Wrong(f"in {what}, query {i} can see key {j}, a generated token after it: outside the prefix the "
+                        "mask stays causal, for the prefix's queries too (they must not read the answer)")
+        hidden = np.argwhere(ref & ~got)
+        i, j = (int(x) for x in hidden[0])
+        if j < prefix and j > i:
+            raise Wrong(f"in {what}, query {i} cannot see key {j}, which is in the prefix: the prefix is read in both "
+                        "directions, so every query sees every prefix token (a plain causal mask hides the later "
+                        "prefix tokens)")
+        raise Wrong(f"in {what}, query {i} cannot see key {j}, an earlier token: only later generated tokens are blocked")
+    return ("causal OR 'the key is in the prefix': the prefix is read bidirectionally, the rest is generated "
+            "causally; prefix = 0 gives the causal mask, prefix = n the bidirectional one")
+
+
+prefix_lm_mask = Exercise(
+    CHAPTER, "prefix_lm_mask",
+    "Design: prefix_lm_mask(n, prefix) -> the (n, n) mask of a prefix language model: the first `prefix` tokens "
+    "see each other in both directions, every later token sees the prefix and the tokens before it.",
+    _check_prefix,
+    "Start from the causal mask. Which extra cells does a prefix open? They are all in the first `prefix` "
+    "columns. Combine with | (logical OR): a cell is open if either rule opens it.",
+    _prefix_solution)

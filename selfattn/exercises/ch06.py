@@ -11,6 +11,7 @@ import numpy as np
 import torch
 
 from ..attention import attention as _attention
+from ..explore import heads as xh
 from ._core import Exercise, NotAttempted, Wrong, as_array, call, expect_close, expect_shape, is_placeholder
 
 CHAPTER = "ch06"
@@ -28,7 +29,7 @@ def _ints(answer, count: int, what: str):
     return vals
 
 
-# --- 1. compute by hand: shapes ----------------------------------------------------------------
+# --- 1. predict, then check: shapes ----------------------------------------------------------------
 
 def _check_shapes(answer):
     q_shape, w_shape = _ints(answer, 2, "two shapes: (q after split_heads, weights)")
@@ -52,10 +53,10 @@ def _check_shapes(answer):
 
 shapes = Exercise(
     CHAPTER, "shapes",
-    "MultiHeadAttention(d_model=64, n_heads=8) runs on x of shape (3, 10, 64). Give (shape of q after "
-    "split_heads, shape of the attention weights it returns).",
+    "Predict: MultiHeadAttention(d_model=64, n_heads=8) runs on x of shape (3, 10, 64). Give (shape of q after "
+    "split_heads, shape of the attention weights it returns) before the next cell prints them.",
     _check_shapes,
-    "d_head = d_model / n_heads. split_heads turns (batch, n, d_model) into (batch, n_heads, n, d_head); each head "
+    "d_head = d_model / nxh. split_heads turns (batch, n, d_model) into (batch, n_heads, n, d_head); each head "
     "then compares its n queries with its n keys.",
     "shapes_answer = ((3, 8, 10, 8), (3, 8, 10, 10))")
 
@@ -95,7 +96,7 @@ count_parameters = Exercise(
     "n_params = 4 * 512**2 + 4 * 512   # 1,050,624, the same for any n_heads that divides 512")
 
 
-# --- 3. implement split_heads --------------------------------------------------------------------
+# --- 3. debug split_heads (the notebook shows a version that reshapes straight to the final shape) --------------------------------------------------------------------
 
 def solution_split_heads(x, n_heads):
     batch, n, d_model = x.shape
@@ -130,8 +131,8 @@ def _check_split(fn):
 
 split_heads = Exercise(
     CHAPTER, "split_heads",
-    "Implement split_heads(x, n_heads): (batch, n, d_model) -> (batch, n_heads, n, d_head), head h taking "
-    "features h·d_head to (h+1)·d_head − 1.",
+    "Debug: buggy_split_heads gives (batch, n_heads, n, d_head) with the wrong numbers. Fix it, so that head h "
+    "takes features h·d_head to (h+1)·d_head − 1 of every token.",
     _check_split,
     "Two steps: reshape the last axis d_model into (n_heads, d_head), then transpose so the head axis comes "
     "before the token axis. Reshaping straight to the final shape gives the right shape and the wrong numbers.",
@@ -198,3 +199,66 @@ multi_head_loop = Exercise(
     "Compute Q, K, V for all heads at once; head h uses columns h·d_head:(h+1)·d_head of each. Scale by "
     "√d_head, softmax each row, multiply by that head's V slice; np.concatenate the heads along axis 1, then @ w_o.",
     solution_multi_head_loop)
+
+
+# --- 5. design: a head that looks two words back ---------------------------------------------------
+DESIGN_TOKENS = tuple(f"w{i}" for i in range(10))      # ten placeholder words: only positions matter here
+
+
+def _design_solution():
+    return xh.POSITION_GAIN * xh.shift_matrix(-2)       # (d_head, d_head): M(-2) turns PE_i into PE_(i-2)
+
+
+def design_weights(block) -> torch.Tensor:
+    """(n, n) weights of head 0 of the hand-built model with its (d_head, d_head) query block replaced."""
+    model = xh.hand_built_heads()
+    b = torch.as_tensor(np.asarray(block, dtype=np.float32))     # (d_head, d_head)
+    rows = slice(0, xh.D_HEAD)
+    cols = slice(xh.D_WORD, xh.D_WORD + xh.D_HEAD)   # the 8 fastest position features
+    with torch.no_grad():
+        model.w_q.weight[rows, cols] = b
+        _, weights = model(xh.head_inputs(DESIGN_TOKENS))      # (n_heads, n, n)
+    return weights[0]                                            # (n, n)
+
+
+def _check_design(answer):
+    if callable(answer):                                         # a function that builds the block
+        answer = call(answer, what="your w_q_block function")
+    block = as_array(answer, "your w_q_block")
+    expect_shape(block, (xh.D_HEAD, xh.D_HEAD), "your w_q_block (d_head, d_head)")
+    if not np.all(np.isfinite(block)):
+        raise Wrong("your w_q_block contains NaN or inf")
+    w = design_weights(block)                                    # (n, n)
+    n = len(DESIGN_TOKENS)
+    looks = w.argmax(dim=-1).tolist()                            # (n,)
+    peak = w.max(dim=-1).values                                  # (n,)
+    rows = range(2, n)
+    if all(looks[i] == i - 2 for i in rows):
+        if float(peak[2:].min()) < 0.5:
+            raise Wrong(f"the right direction, but too gentle: each query's largest weight is only "
+                        f"{float(peak[2:].min()):.2f}. Scores grow with the size of the query; multiply your "
+                        f"matrix by a gain (head 0 uses xh.POSITION_GAIN = {xh.POSITION_GAIN:g})")
+        return (f"every query from token 2 on puts at least {float(peak[2:].min()):.2f} of its weight on the token two "
+                "places back: M(-2) turns PE_i into PE_(i-2), and the gain makes the match sharp")
+    if all(looks[i] == i + 2 for i in range(n - 2)):
+        raise Wrong("your head looks two words ahead: M(+2) (or the transpose of M(-2), which is its inverse) turns "
+                    "PE_i into PE_(i+2). Use xh.shift_matrix(-2)")
+    if all(looks[i] == i - 1 for i in range(1, n)):
+        raise Wrong("your head looks one word back, like head 0: the offset is -2, not -1")
+    if all(looks[i] == i for i in range(n)):
+        raise Wrong("your head looks at the token itself: with no rotation the query PE_i matches the key PE_i best")
+    bad = next(i for i in rows if looks[i] != i - 2)
+    raise Wrong(f"query {bad} looks most at token {looks[bad]}, not at token {bad - 2}: the block should rotate PE_i "
+                "into PE_(i-2), i.e. xh.shift_matrix(-2), times a gain")
+
+
+design_head = Exercise(
+    CHAPTER, "design_head",
+    "Design: give the (d_head, d_head) query block w_q_block that makes head 0 of the hand-built model look two "
+    "words back instead of one.",
+    _check_design,
+    "Head 0's query block is POSITION_GAIN · M(-1), where M(k) = xh.shift_matrix(k) turns the position code of "
+    "token i into that of token i + k. Which k do you need?",
+    _design_solution,
+    "M(-2) = xh.shift_matrix(-2) rotates each (sin, cos) pair of PE_i back by two positions' angles, so the query "
+    "becomes PE_(i-2) and matches key i-2 best; the gain turns that best match into nearly all of the weight.")
