@@ -17,6 +17,7 @@ being copied once per query head.
     decode_step(mha, x, cache) attend from new tokens to everything cached so far (and cache them)
     decode_incremental(mha, x) feed x through decode_step one token at a time
     decode_recompute(mha, x)   the baseline without a cache: rerun the whole prefix at every step
+    memory_cache, cross_step   an encoder-decoder's cross-attention: source keys/values projected once
     TinyDecoder, generate      a one-layer language model with random weights, for timing and counting
 """
 from __future__ import annotations
@@ -167,8 +168,7 @@ def decode_step(mha: MultiHeadAttention, x_new, cache: KVCache, *, rotary_base: 
             f"needs (batch={batch}, n_kv_heads={mha.n_kv_heads}, d_head={mha.d_head}); "
             "make it with KVCache.empty(mha, batch)")
     x = x.to(cache.k_buffer.dtype)
-    n_heads, n_kv_heads, d_head = mha.n_heads, mha.n_kv_heads, mha.d_head
-    group = n_heads // n_kv_heads
+    n_heads, n_kv_heads = mha.n_heads, mha.n_kv_heads
     q = mha.split_heads(mha.w_q(x), n_heads)                              # (batch, n_heads, n_new, d_head)
     k_new = mha.split_heads(mha.w_k(x), n_kv_heads)                       # (batch, n_kv_heads, n_new, d_head)
     v_new = mha.split_heads(mha.w_v(x), n_kv_heads)                       # (batch, n_kv_heads, n_new, d_head)
@@ -177,20 +177,71 @@ def decode_step(mha: MultiHeadAttention, x_new, cache: KVCache, *, rotary_base: 
         q = rotary(q, where, base=rotary_base)                            # (batch, n_heads, n_new, d_head)
         k_new = rotary(k_new, where, base=rotary_base)                    # (batch, n_kv_heads, n_new, d_head)
     cache.append(k_new, v_new)
+    n = cache.length
+    visible = causal_mask(n_new, n, offset=n - n_new) if n_new > 1 else None  # (n_new, n)
+    out, weights = _attend_to_cache(mha, q, cache, visible)              # (batch, n_new, d_model), (batch, n_heads, n_new, n)
+    if unbatched:
+        return out[0], weights[0]
+    return out, weights
+
+
+def _attend_to_cache(mha: MultiHeadAttention, q: torch.Tensor, cache: KVCache, visible):
+    """Attention of queries q (batch, n_heads, n_new, d_head) to the cached keys and values, projected by W_O.
+
+    visible: None, or a boolean mask broadcastable to (batch, n_new, n): True where a query may look.
+    Returns (output (batch, n_new, d_model), weights (batch, n_heads, n_new, n)).
+    """
+    batch, n_heads, n_new, d_head = q.shape
+    n_kv_heads, group = mha.n_kv_heads, mha.n_heads // mha.n_kv_heads
     keys, values = cache.keys, cache.values                               # (batch, n_kv_heads, n, d_head), views
     n = cache.length
     # Fold: the `group` query heads that share one key/value head become group·n_new query rows.
     q = q.reshape(batch, n_kv_heads, group * n_new, d_head)               # (batch, n_kv_heads, group·n_new, d_head)
     scores = (q @ keys.transpose(-2, -1)) / math.sqrt(d_head)             # (batch, n_kv_heads, group·n_new, n)
-    if n_new > 1:
-        visible = causal_mask(n_new, n, offset=n - n_new).repeat(group, 1)  # (group·n_new, n)
+    if visible is not None:
+        visible = torch.as_tensor(visible).expand(batch, n_new, n)        # (batch, n_new, n)
+        visible = visible.repeat(1, group, 1).unsqueeze(1)                # (batch, 1, group·n_new, n)
         scores = scores.masked_fill(~visible, float("-inf"))              # (batch, n_kv_heads, group·n_new, n)
     weights = softmax(scores, dim=-1)                                     # (batch, n_kv_heads, group·n_new, n)
     out = weights @ values                                                # (batch, n_kv_heads, group·n_new, d_head)
     out = out.reshape(batch, n_heads, n_new, d_head)                      # (batch, n_heads, n_new, d_head)
     out = out.transpose(1, 2).reshape(batch, n_new, mha.d_model)          # (batch, n_new, d_model)
     out = mha.w_o(out)                                                    # (batch, n_new, d_model)
-    weights = weights.reshape(batch, n_heads, n_new, n)                   # (batch, n_heads, n_new, n)
+    return out, weights.reshape(batch, n_heads, n_new, n)                 # ..., (batch, n_heads, n_new, n)
+
+
+def memory_cache(mha: MultiHeadAttention, memory) -> KVCache:
+    """The keys and values of an encoder's output, projected once for a cross-attention layer.
+
+    memory: (batch, n_mem, d_model). An encoder-decoder's decoder reads the same source at every
+    step, so its cross-attention keys and values are computed once, before decoding starts, and
+    never change; only the decoder's own self-attention cache grows (chapter 11).
+    """
+    _check_mha(mha)
+    m, _ = _check_x(memory, "memory", mha.kdim)                           # (batch, n_mem, kdim)
+    cache = KVCache.empty(mha, m.shape[0], capacity=m.shape[1], dtype=m.dtype)
+    cache.append(mha.split_heads(mha.w_k(m), mha.n_kv_heads),             # (batch, n_kv_heads, n_mem, d_head)
+                 mha.split_heads(mha.w_v(m), mha.n_kv_heads))             # (batch, n_kv_heads, n_mem, d_head)
+    return cache
+
+
+def cross_step(mha: MultiHeadAttention, x_new, cache: KVCache, *, memory_mask=None):
+    """Cross-attention from new decoder tokens to a fixed `memory_cache` (nothing is appended).
+
+    x_new: (batch, n_new, d_model). memory_mask: None or booleans (batch, n_mem) or (batch, 1, n_mem),
+    True for real source tokens. Returns (output (batch, n_new, d_model), weights (batch, n_heads, n_new, n_mem)):
+    the same as `mha(x_new, memory, memory, mask=memory_mask)`.
+    """
+    _check_mha(mha)
+    x, unbatched = _check_x(x_new, "x_new", mha.d_model)                  # (batch, n_new, d_model)
+    if not isinstance(cache, KVCache):
+        raise AttentionInputError(f"cache must be a KVCache from memory_cache(mha, memory), got {type(cache).__name__}")
+    q = mha.split_heads(mha.w_q(x.to(cache.k_buffer.dtype)), mha.n_heads)  # (batch, n_heads, n_new, d_head)
+    visible = None
+    if memory_mask is not None:
+        visible = torch.as_tensor(memory_mask, dtype=torch.bool)
+        visible = visible.unsqueeze(1) if visible.dim() == 2 else visible  # (batch, 1, n_mem)
+    out, weights = _attend_to_cache(mha, q, cache, visible)              # (batch, n_new, d_model), (batch, n_heads, n_new, n_mem)
     if unbatched:
         return out[0], weights[0]
     return out, weights

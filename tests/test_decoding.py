@@ -167,3 +167,23 @@ def test_the_context_window_is_a_hard_limit():
         model(torch.full((1, 2), 10))
     assert generate(model, torch.zeros(1, 4, dtype=torch.long), 2).shape == (1, 6)
     assert torch.equal(generate(model, torch.zeros(1, 3, dtype=torch.long), 0), torch.zeros(1, 3, dtype=torch.long))
+
+
+def test_cross_step_with_a_memory_cache_equals_cross_attention():
+    """Source keys/values projected once (memory_cache) give the same rows as full cross-attention."""
+    from selfattn.decoding import cross_step, memory_cache
+    from selfattn.multihead import MultiHeadAttention
+    torch.manual_seed(0)
+    mha = MultiHeadAttention(16, 4).double()
+    memory = torch.randn(2, 7, 16, dtype=torch.float64)              # (batch, n_mem, d_model)
+    x = torch.randn(2, 5, 16, dtype=torch.float64)                   # (batch, n, d_model)
+    real = torch.tensor([[True] * 7, [True] * 4 + [False] * 3])      # (batch, n_mem)
+    want, want_w = mha(x, memory, memory, mask=real[:, None, None, :])   # (batch, 1, 1, n_mem)
+    cache = memory_cache(mha, memory)
+    rows = [cross_step(mha, x[:, t:t + 1], cache, memory_mask=real) for t in range(5)]
+    got = torch.cat([r[0] for r in rows], 1)
+    got_w = torch.cat([r[1] for r in rows], 2)
+    assert cache.length == 7                                          # nothing appended by the steps
+    torch.testing.assert_close(got, want, atol=1e-12, rtol=0)
+    torch.testing.assert_close(got_w, want_w, atol=1e-12, rtol=0)
+    assert float(got_w[1, :, :, 4:].abs().max()) == 0.0               # padding gets no weight
