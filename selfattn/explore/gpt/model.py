@@ -23,7 +23,7 @@ import math
 import torch
 from torch import nn
 
-from ...decoding import KVCache, decode_step
+from ...decoding import KVCache, cross_step, decode_step
 from ...errors import AttentionInputError
 from ...multihead import MultiHeadAttention
 from ...positions import DEFAULT_BASE, LearnedPositions
@@ -62,8 +62,16 @@ class CrossAttention(nn.Module):
         super().__init__()
         self.attn = MultiHeadAttention(d_model, n_heads)
 
-    def forward(self, x, *, memory, memory_mask=None):
-        return self.attn(x, memory, memory, mask=memory_mask)            # (batch, n, d_model), (batch, n_heads, n, n_mem)
+    def forward(self, x, *, memory=None, memory_mask=None, cache: KVCache | None = None):
+        """memory_mask: None or booleans (batch, n_mem), True for real (not padding) memory tokens.
+
+        With `cache` (from `selfattn.decoding.memory_cache`) the memory's keys and values were
+        projected once before decoding began and are only read here; `memory` is then not needed.
+        """
+        if cache is not None:
+            return cross_step(self.attn, x, cache, memory_mask=memory_mask)  # (batch, n, d_model), (batch, n_heads, n, n_mem)
+        mask = None if memory_mask is None else torch.as_tensor(memory_mask, dtype=torch.bool)[:, None, None, :]
+        return self.attn(x, memory, memory, mask=mask)                   # (batch, n, d_model), (batch, n_heads, n, n_mem)
 
 
 class MLP(nn.Module):
