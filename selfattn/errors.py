@@ -39,7 +39,7 @@ def as_tensor(x, name: str, *, allow_int: bool = False) -> torch.Tensor:
                 f"{name} has dtype {x.dtype}; attention needs floats. Convert first, e.g. {name}.astype(np.float32)")
         if x.dtype.kind not in "fiub":
             raise AttentionInputError(f"{name} has dtype {x.dtype}; attention needs float32 or float64")
-        t = torch.from_numpy(np.ascontiguousarray(x))
+        t = torch.from_numpy(np.ascontiguousarray(x) if x.ndim else np.array(x))   # (ascontiguousarray makes 0-d 1-d)
     elif isinstance(x, torch.Tensor):
         t = x
         if t.is_complex():
@@ -127,7 +127,8 @@ def check_scale(scale, d_k: int) -> float:
     """The softmax scale: 1/√d_k by default, otherwise a positive finite number."""
     if scale is None:
         return 1.0 / math.sqrt(d_k)
-    if not isinstance(scale, (int, float)) or isinstance(scale, bool) or not math.isfinite(scale) or scale <= 0:
+    if not isinstance(scale, (int, float, np.integer, np.floating)) or isinstance(scale, (bool, np.bool_)) \
+            or not math.isfinite(scale) or scale <= 0:
         raise AttentionInputError(f"scale must be a positive finite number (default 1/√d_k), got {scale!r}")
     return float(scale)
 
@@ -190,3 +191,13 @@ def check_choice(value, name: str, choices: Sequence) -> object:
     if value in tuple(choices):
         return value
     raise AttentionInputError(f"{name} must be one of {', '.join(map(repr, choices))}; got {value!r}")
+
+
+def check_matrix(x, name: str, names: Sequence[str]) -> torch.Tensor:
+    """A finite 2-D float matrix with no empty dimension, e.g. names=("n", "d_model"), as a torch tensor."""
+    t = as_tensor(x, name)
+    if t.dim() != 2:
+        raise AttentionInputError(f"{name} must have shape ({names[0]}, {names[1]}), got shape {tuple(t.shape)}")
+    check_rank(t, name, 2, names)
+    check_finite(t, name)
+    return t

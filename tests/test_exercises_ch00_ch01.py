@@ -1,30 +1,71 @@
 """Chapter 0 and 1 exercises: the reference passes, typical mistakes fail with a reason, placeholders read as not attempted."""
-from selfattn.exercises import ch00, ch01
+from selfattn.exercises import ch00, ch01, exercises
+
+from exercise_helpers import fails, passes
+
+
+def test_registered_in_order():
+    assert [e.name for e in exercises("ch00")] == ["d_head", "weight_on_cat", "half_temperature", "fix_temperature"]
+    assert [e.name for e in exercises("ch01")] == ["dilated_layers", "schedule_32", "reach", "cnn_layers"]
 
 
 def test_d_head():
-    assert ch00.d_head.evaluate(64).passed
-    r = ch00.d_head.evaluate(4096)
-    assert r.passed is False and "divide" in r.message
+    passes(ch00.d_head, 64)
+    fails(ch00.d_head, 4096, "divide")
     assert ch00.d_head.evaluate(...).passed is None
 
 
-def test_rnn_and_attention_steps():
-    assert ch01.rnn_steps.evaluate(8).passed
-    off_by_one = ch01.rnn_steps.evaluate(7)
-    assert off_by_one.passed is False and "first step" in off_by_one.message
-    assert ch01.attention_steps.evaluate(1).passed
-    assert "RNN" in ch01.attention_steps.evaluate(999).message
+def test_weight_on_cat_predict():
+    assert "0.993" in passes(ch00.weight_on_cat, 0.99)
+    fails(ch00.weight_on_cat, 1 / 6, "HIGH temperature")
+    fails(ch00.weight_on_cat, 0.394, "temperature 1.0")
+    fails(ch00.weight_on_cat, 1.5, "between 0 and 1")
+
+
+def test_half_temperature_design():
+    assert "0.493" in passes(ch00.half_temperature, 0.7)
+    fails(ch00.half_temperature, 0.3, "Raise the temperature")
+    fails(ch00.half_temperature, 2.0, "Lower the temperature")
+    fails(ch00.half_temperature, 0, "must be positive")
+
+
+def test_fix_temperature_debug():
+    passes(ch00.fix_temperature, ch00.weights_solution)
+    fails(ch00.fix_temperature, ch00.buggy_weights, "buggy function itself")
+    fails(ch00.fix_temperature, lambda s, t: ch00.softmax(s * t), "multiplied by the temperature")
+    fails(ch00.fix_temperature, lambda s, t: ch00.softmax(s), "differs at")
+
+
+def test_dilated_layers_predict():
+    assert "7 layers" in passes(ch01.dilated_layers, 7)
+    fails(ch01.dilated_layers, 5, "tripling")
+    fails(ch01.dilated_layers, 6, "63")
+    fails(ch01.dilated_layers, 100, "RNN")
+    fails(ch01.dilated_layers, 50, "ordinary convolutions")
+
+
+def test_schedule_design():
+    passes(ch01.schedule_32, [1, 2, 4, 8, 16])
+    passes(ch01.schedule_32, [16, 8, 4, 2, 1])
+    fails(ch01.schedule_32, [2, 4, 8, 16, 32], "Include dilation 1")
+    fails(ch01.schedule_32, [1, 2, 3, 4, 5], "add up to 15")
+    fails(ch01.schedule_32, [1, 30], "token 0 never reaches position 2")
+    fails(ch01.schedule_32, [1] * 6, "at most 5")
+    assert ch01.schedule_32.evaluate(None).passed is None
+
+
+def test_reach_debug():
+    passes(ch01.reach, ch01.reach_solution)
+    fails(ch01.reach, ch01.buggy_reach, "the last layer's jump alone")
+    fails(ch01.reach, lambda d, k: k * sum(d), "(k-1)/2 positions")
+    fails(ch01.reach, lambda d, k: 1 / 0, "ZeroDivisionError")
 
 
 def test_cnn_layers():
-    assert ch01.cnn_layers.evaluate(ch01.cnn_layers_solution).passed
-    wrong = ch01.cnn_layers.evaluate(lambda d, k: -(-d // k))
-    assert wrong.passed is False and "(kernel-1)/2" in wrong.message
-    floor = ch01.cnn_layers.evaluate(lambda d, k: d // ((k - 1) // 2))
-    assert floor.passed is False and "round up" in floor.message
-    crash = ch01.cnn_layers.evaluate(lambda d, k: d / 0)
-    assert crash.passed is False and "ZeroDivisionError" in crash.message
+    passes(ch01.cnn_layers, ch01.cnn_layers_solution)
+    fails(ch01.cnn_layers, lambda d, k: -(-d // k), "(kernel-1)/2")
+    fails(ch01.cnn_layers, lambda d, k: d // ((k - 1) // 2), "round up")
+    fails(ch01.cnn_layers, lambda d, k: d / 0, "ZeroDivisionError")
 
     def placeholder(distance, kernel):
         ...

@@ -2,16 +2,21 @@
 import numpy as np
 import pytest
 
+from selfattn.embeddings import FEATURES, QK_FEATURES, hand_projections
 from selfattn.exercises import ch02 as ex
 from selfattn.exercises import exercises
 
 from exercise_helpers import fails, passes
 
 
+def edited(feature, dimension, value):
+    _, w_k, _ = hand_projections()
+    w_k[FEATURES.index(feature), QK_FEATURES.index(dimension)] = value
+    return w_k
 
 
 def test_registered_in_order():
-    assert [e.name for e in exercises("ch02")] == ["dot_by_hand", "project_qkv", "all_scores", "zero_angle"]
+    assert [e.name for e in exercises("ch02")] == ["dot_by_hand", "zero_angle", "mat_attends_on", "fix_scores"]
 
 
 def test_dot_by_hand():
@@ -23,23 +28,7 @@ def test_dot_by_hand():
     assert ex.dot_by_hand.evaluate(...).passed is None
 
 
-def test_project_qkv():
-    passes(ex.project_qkv, ex.project_qkv.reference())
-    fails(ex.project_qkv, lambda X, a, b, c: (X @ a, X @ a, X @ c), "your K equals X @ W_Q")
-    fails(ex.project_qkv, lambda X, a, b, c: (a.T @ X.T, X @ b, X @ c), "Q has shape (3, 5)")
-    fails(ex.project_qkv, lambda X, a, b, c: X @ a, "three matrices")
-    fails(ex.project_qkv, lambda X, a, b, c: 1 / 0, "raised ZeroDivisionError")
-    assert ex.project_qkv.evaluate(lambda X, a, b, c: ...).passed is None
-
-
-def test_all_scores():
-    passes(ex.all_scores, ex.all_scores.reference())
-    fails(ex.all_scores, lambda Q, K: Q.T @ K, "compares dimensions, not tokens")
-    fails(ex.all_scores, lambda Q, K: K @ Q.T, "you returned K Qᵀ")
-    fails(ex.all_scores, lambda Q, K: Q @ K.T / 2, "differs at")
-
-
-def test_zero_angle():
+def test_zero_angle_predict():
     assert ex.zero_angle_reference() == pytest.approx(90.0, abs=1e-6)
     passes(ex.zero_angle, 90)
     passes(ex.zero_angle, "90")
@@ -48,9 +37,32 @@ def test_zero_angle():
     fails(ex.zero_angle, "ninety", "one number of degrees")
 
 
+def test_mat_attends_on_design():
+    assert "3.00, above \"sat\" at 2.00" in passes(ex.mat_attends_on, edited("relation", "action", 3.0))
+    passes(ex.mat_attends_on, ex.mat_on_reference)
+    fails(ex.mat_attends_on, edited("relation", "action", 1.5), "Make it larger than sat's score")
+    fails(ex.mat_attends_on, edited("place", "action", 3.0), "mat\"'s own key")
+    fails(ex.mat_attends_on, edited("animal", "action", 5.0), "has no animal feature")
+    fails(ex.mat_attends_on, edited("relation", "place", 3.0), "only looks along the action dimension")
+    two = edited("relation", "action", 3.0)
+    two[0, 0] = 1.0
+    fails(ex.mat_attends_on, two, "exactly one")
+    fails(ex.mat_attends_on, np.ones((4, 8)), "shape")
+    assert ex.mat_attends_on.evaluate(hand_projections()[1]).passed is None     # untouched W_K: not attempted
+
+
+def test_fix_scores_debug():
+    passes(ex.fix_scores, ex.fix_scores.reference())
+    fails(ex.fix_scores, ex.buggy_scores, "buggy function itself")
+    fails(ex.fix_scores, lambda X, a, b: (X @ a) @ (X @ b.T).T, "K is still X @ W_K.T")
+    fails(ex.fix_scores, lambda X, a, b: (X @ b) @ (X @ a).T, "you returned K Qᵀ")
+    fails(ex.fix_scores, lambda X, a, b: (X @ a) @ (X @ a).T, "differs at")
+    fails(ex.fix_scores, lambda X, a, b: 1 / 0, "raised ZeroDivisionError")
+
+
 def test_solutions_print(capsys):
     for e in exercises("ch02"):
         e.solution()
         e.hint()
     out = capsys.readouterr().out
-    assert "Q = X @ W_Q" in out and "Q @ K.T" in out
+    assert "K = X @ W_K" in out and "W_K[relation, action] = 3" in out

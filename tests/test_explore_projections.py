@@ -154,3 +154,24 @@ def test_table_formats_labels_inf_and_negative_zero():
     assert P.table(np.array([1.0, 2.0]), ["row"], ["a", "b"]).split("\n")[1].split() == ["row", "1.000", "2.000"]
     with pytest.raises(AttentionInputError, match="labels"):
         P.table(np.ones((2, 2)), ["a"], ["x", "y"])
+
+
+def test_key_geometries_are_what_the_2d_figure_labels():
+    q = torch.tensor([2.0, 1.0])
+    keys = torch.tensor([[1.5, 1.0], [-1.0, 2.0], [3.0, 0.2], [-1.5, -1.0]])
+    gs = P.key_geometries(q, keys)
+    assert [round(g.dot, 3) for g in gs] == [4.0, 0.0, 6.2, -4.0]
+    assert [round(g.angle_deg) for g in gs] == [7, 90, 23, 173]
+    assert gs[2].norm_k == pytest.approx(math.hypot(3.0, 0.2))
+
+
+def test_shared_validators_name_the_argument():
+    with pytest.raises(AttentionInputError, match=r"d_k .*integer >= 2"):
+        P.rotation(1, (0, 1), 10)
+    with pytest.raises(AttentionInputError, match=r"scale .*positive finite"):
+        P.edit_projection(rand(6, 4), scale=float("nan"))
+    torch.testing.assert_close(P.edit_projection(rand(6, 4), scale=0), torch.zeros(6, 4, dtype=torch.float64))
+    with pytest.raises(AttentionInputError, match=r"query_index .*from 0 to 3"):
+        P.query_scores(rand(4, 3), rand(4, 3), -1)
+    with pytest.raises(AttentionInputError, match="w_q must have shape"):
+        P.project(rand(4, 6), rand(6, 3, 1), rand(6, 3), rand(6, 3))

@@ -1,52 +1,144 @@
-"""Chapter 1 (Why attention): path lengths between tokens, by hand and as code."""
+"""Chapter 1 (Why attention): path lengths between tokens, predicted, designed and debugged.
+
+Path length is the number of edges (hops) a signal crosses; the distance between tokens i and j
+is d = |i - j| (the convention of chapter 1, section 1.3).
+"""
 import random
 
 from ..explore import paths
-from ._core import Exercise, Wrong, as_array, call
+from ._core import Exercise, NotAttempted, Wrong, as_array, call
 
 CHAPTER = "ch01"
 
 
-def _check_rnn_steps(answer):
-    value = as_array(answer, "rnn_steps")
-    expected = paths.path_length("rnn", 10, 2, 9)
+# --- Exercise 1.1 (predict, then check): a dilated stack over 101 tokens ----------------------------
+
+def _check_dilated_layers(answer):
+    value = as_array(answer, "dilated_layers")
     if value.shape != ():
-        raise Wrong("give a single whole number")
-    if value == expected - 1:
-        raise Wrong(f"got {value:g}: you counted the hops from h_2 to h_9 but not the first step, x_2 entering h_2")
-    if value != expected:
-        raise Wrong(f"got {value:g}; count every computation on the way: x_2 -> h_2 -> h_3 -> ... -> h_9")
-    return f"{expected} steps: one to read x_2 into h_2, then 7 recurrent steps to h_9"
+        raise Wrong("give a single whole number of layers")
+    expected = paths.path_length("dilated_cnn", 101, 0, 100, 3)
+    if value == expected:
+        return (f"{expected} layers: the dilations 1, 2, 4, ..., 64 reach 1 + 2 + ... + 64 = 127 >= 100 positions "
+                "after 7 layers, while 6 layers reach only 63")
+    if value == 100:
+        raise Wrong("100 is the RNN's count (one recurrence step per token of distance); a dilated stack jumps further "
+                    "at every layer")
+    if value == 50:
+        raise Wrong("50 is the count for ordinary convolutions of width 3 (one position per side per layer); "
+                    "with dilations the reach doubles from layer to layer")
+    if value == 5:
+        raise Wrong("5 layers is right for dilations 1, 3, 9, 27, 81 (tripling); WaveNet and ByteNet double theirs: "
+                    "1, 2, 4, ...")
+    if value == 6:
+        raise Wrong("after 6 layers the dilations 1 + 2 + 4 + 8 + 16 + 32 add up to 63 positions: not yet 100")
+    raise Wrong(f"got {value:g}; add up the dilations 1, 2, 4, ... layer by layer until the sum reaches 100")
 
 
-rnn_steps = Exercise(
-    CHAPTER, "rnn_steps",
-    "in an RNN over n = 10 tokens, how many computations lie between token 2 and the hidden state at position 9?",
-    _check_rnn_steps,
-    "Write the chain out: x_2 enters h_2, then h_3 = f(h_2, x_3), and so on up to h_9. Count the arrows.",
-    "rnn_steps = 8  # x_2 -> h_2 (1) then h_2 -> h_3 -> ... -> h_9 (7)",
+dilated_layers = Exercise(
+    CHAPTER, "dilated_layers",
+    "predict: in a stack of width-3 convolutions with dilations 1, 2, 4, ... over 101 tokens, how many layers "
+    "does the shortest path from token 0 to position 100 cross?",
+    _check_dilated_layers,
+    "A width-3 layer with dilation D moves a signal by up to D positions. After L layers the reach is the sum of "
+    "the first L dilations.",
+    "dilated_layers = 7  # 1 + 2 + 4 + 8 + 16 + 32 = 63 < 100 <= 127 = 63 + 64",
 )
 
 
-def _check_attention_steps(answer):
-    value = as_array(answer, "attention_steps")
-    if value.shape != ():
-        raise Wrong("give a single whole number")
-    if value == 998 or value == 999:
-        raise Wrong(f"got {value:g}: that is the RNN's count; in self-attention position 999 reads token 0 directly")
-    if value != paths.path_length("attention", 64, 0, 63):
-        raise Wrong(f"got {value:g}; one self-attention layer compares every query with every key")
-    return "1: a single attention layer connects any two positions, whatever their distance"
+# --- Exercise 1.2 (design): a dilation schedule that connects 32 tokens ------------------------------
+
+def _check_schedule(answer):
+    if answer is None or answer is ...:
+        raise NotAttempted
+    try:
+        schedule = [int(d) for d in answer]
+    except (TypeError, ValueError):
+        raise Wrong(f"give a list of whole numbers, one dilation per layer, got {answer!r}") from None
+    if any(d != float(x) for d, x in zip(schedule, answer)) or not schedule:
+        raise Wrong("give a non-empty list of whole numbers, one dilation per layer")
+    if any(d < 1 for d in schedule):
+        raise Wrong("every dilation is at least 1 (dilation 1 is an ordinary convolution)")
+    if len(schedule) > 5:
+        raise Wrong(f"{len(schedule)} layers; the task allows at most 5")
+    reach = sum(schedule)
+    if all(d % 2 == 0 for d in schedule):
+        raise Wrong("every dilation is even, so every jump is even: odd distances such as 0 -> 31 can never be "
+                    "covered. Include dilation 1")
+    if reach < 31:
+        raise Wrong(f"the dilations add up to {reach}, so the top layer sees at most {reach} positions to each side; "
+                    "token 0 and position 31 are 31 apart")
+    table = paths.path_table("dilated_cnn", 32, 3, dilations=schedule)
+    missed = [(i, j) for i in range(32) for j in range(32) if table[i][j] is None or table[i][j] > len(schedule)]
+    if missed:
+        i, j = min(missed, key=lambda ij: (abs(ij[0] - ij[1]), ij))
+        raise Wrong(f"the dilations add up to {reach}, but token {i} never reaches position {j} in {len(schedule)} "
+                    "layers: no choice of one jump (-D, 0 or +D) per layer, staying inside the 32 tokens, gets there. "
+                    "The schedule has gaps")
+    worst = max(v for row in table for v in row)
+    return (f"every position of the 32 tokens sees every token within {worst} layers (reach {reach}); "
+            "doubling, 1, 2, 4, 8, 16, is the schedule that reaches furthest without gaps")
 
 
-attention_steps = Exercise(
-    CHAPTER, "attention_steps",
-    "in one self-attention layer over 1,000 tokens, how many computations lie between token 0 and position 999?",
-    _check_attention_steps,
-    "In self-attention, which keys does the query at position 999 look at?",
-    "attention_steps = 1",
+schedule_32 = Exercise(
+    CHAPTER, "schedule_32",
+    "design: a list of at most 5 dilations for width-3 convolutions so that, over 32 tokens, every position "
+    "sees every token",
+    _check_schedule,
+    "One layer of dilation D moves a signal up to D positions either way (or keeps it in place). Which distances "
+    "can a sum of such jumps make?",
+    "schedule_32 = [1, 2, 4, 8, 16]  # reach 31, and 1 makes odd distances possible",
 )
 
+
+# --- Exercise 1.3 (debug): the reach of a dilated stack ----------------------------------------------
+
+def buggy_reach(dilations, kernel=3):
+    """How many positions to each side the top of a stack of dilated convolutions sees (has a bug)."""
+    radius = (kernel - 1) // 2
+    return radius * max(dilations)
+
+
+def reach_solution(dilations, kernel=3):
+    """How many positions to each side the top of a stack of dilated convolutions sees."""
+    radius = (kernel - 1) // 2          # one layer moves a signal up to radius · dilation positions
+    return radius * sum(dilations)      # the layers' jumps add up
+
+
+def _measured_reach(dilations, kernel) -> int:
+    """How far from the centre of a long enough sequence the top of one pass through the stack sees."""
+    n = 2 * ((kernel - 1) // 2) * sum(dilations) + 3
+    table = paths.path_table("dilated_cnn", n, kernel, dilations=dilations)
+    centre = n // 2
+    return max(abs(i - centre) for i in range(n) if table[i][centre] is not None and table[i][centre] <= len(dilations))
+
+
+def _check_reach(fn):
+    cases = [([1, 2, 4, 8], 3), ([1, 1, 1], 3), ([1, 2, 4], 5), ([3], 3), ([1, 3, 9], 3), ([1, 2, 4, 8], 7)]
+    for dilations, kernel in cases:
+        got = call(fn, list(dilations), kernel, what="reach")
+        measured = _measured_reach(dilations, kernel)
+        if got != measured:
+            why = ""
+            if got == (kernel - 1) // 2 * max(dilations):
+                why = " (that is the last layer's jump alone; every layer below moves the signal too)"
+            elif got == kernel * sum(dilations):
+                why = " (a width-k kernel reaches (k-1)/2 positions to each side, not k)"
+            raise Wrong(f"reach({dilations}, kernel={kernel}) returned {got}; the graph measures {measured}{why}")
+    return "right: the jumps of the layers add up, radius × (sum of the dilations)"
+
+
+reach = Exercise(
+    CHAPTER, "reach",
+    "debug: buggy_reach(dilations, kernel) should say how far the top of a dilated stack sees; fix it",
+    _check_reach,
+    "Follow a signal up the stack: how far can it move in the first layer, in the second, ...?",
+    reach_solution,
+    "Each layer can move the signal by up to radius × its dilation, and the moves of successive layers add up.",
+)
+
+
+# --- Exercise 1.4 (implement): layers of ordinary convolutions ---------------------------------------
 
 def cnn_layers_solution(distance: int, kernel: int) -> int:
     """Layers of centred convolutions (odd kernel width) needed to carry a signal `distance` positions."""
@@ -59,8 +151,7 @@ def _check_cnn_layers(fn):
     cases = [(0, 3), (1, 3), (7, 3), (7, 5), (9, 5)] + [(rs.randint(0, 40), rs.choice([3, 5, 7, 9])) for _ in range(20)]
     for distance, kernel in cases:
         got = call(fn, distance, kernel, what="cnn_layers")
-        n = distance + 1
-        measured = paths.max_path_length("cnn", n, kernel) if distance > 0 else 0
+        measured = paths.path_length("cnn", distance + 1, 0, distance, kernel)
         if got != measured:
             hint = ""
             if got == -(-distance // kernel):

@@ -8,8 +8,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ..embeddings import embed, hand_projections
-from ..explore.projections import edit_projection, project
+from ..embeddings import FEATURES, QK_FEATURES, embed, hand_projections
+from ..explore.projections import edit_projection
 from ._core import Exercise, NotAttempted, Wrong, as_array, call, expect_close, expect_shape, random_inputs
 
 CHAPTER = "ch02"
@@ -52,76 +52,7 @@ dot_by_hand = Exercise(
     "negative means away from it. k_c is -1 times q, so its score is -|q|² = -5.")
 
 
-# --- 2. implement the three projections --------------------------------------------------------
-
-def _project_solution(X, W_Q, W_K, W_V):
-    Q = X @ W_Q          # (n, d_k): what each token looks for
-    K = X @ W_K          # (n, d_k): what each token offers
-    V = X @ W_V          # (n, d_v): what each token contributes
-    return Q, K, V
-
-
-def _check_project(fn):
-    X, W_Q, W_K, W_V = random_inputs(2, (5, 6), (6, 3), (6, 3), (6, 4))
-    out = call(fn, X, W_Q, W_K, W_V, what="project_qkv")
-    if not isinstance(out, (tuple, list)) or len(out) != 3:
-        raise Wrong(f"project_qkv should return three matrices (Q, K, V), got {type(out).__name__}"
-                    + (f" of length {len(out)}" if isinstance(out, (tuple, list)) else ""))
-    ref = project(X, W_Q, W_K, W_V)
-    for got, exp, name, shape_name in ((out[0], ref.q, "Q", "(n, d_k)"), (out[1], ref.k, "K", "(n, d_k)"),
-                                       (out[2], ref.v, "V", "(n, d_v)")):
-        g = as_array(got, name)
-        if g.shape != tuple(exp.shape):
-            raise Wrong(f"{name} has shape {g.shape}, expected {tuple(exp.shape)} = {shape_name}: one row per token. "
-                        f"Multiply X (n, d_model) on the left: {name} = X @ W_{name}")
-        for other, oname in ((ref.q, "W_Q"), (ref.k, "W_K"), (ref.v, "W_V")):
-            if other.shape == exp.shape and other is not exp and np.allclose(g, other.numpy(), atol=1e-6) \
-                    and not np.allclose(g, exp.numpy(), atol=1e-6):
-                raise Wrong(f"your {name} equals X @ {oname}; {name} comes from W_{name}")
-        expect_close(g, exp, f"your {name}", atol=1e-6, names="(token, dimension)")
-    return "Q, K and V are three linear views of the same rows of X"
-
-
-project_qkv = Exercise(
-    CHAPTER, "project_qkv",
-    "Implement project_qkv(X, W_Q, W_K, W_V) returning (Q, K, V) for X of shape (n, d_model).",
-    _check_project,
-    "Each row of X is one token. Q = X @ W_Q keeps one row per token; so do K and V.",
-    _project_solution)
-
-
-# --- 3. implement the score matrix -------------------------------------------------------------
-
-def _scores_solution(Q, K):
-    return Q @ K.T       # (n_q, n_k): row i holds query i against every key
-
-
-def _check_scores(fn):
-    Q, K = random_inputs(3, (5, 3), (5, 3))
-    out = as_array(call(fn, Q, K, what="all_scores"), "your scores")
-    expected = (Q @ K.T).numpy()                                      # (n_q, n_k)
-    if out.shape == (3, 3):
-        raise Wrong("the result is (d_k, d_k) = (3, 3): you multiplied Qᵀ K, which compares dimensions, not tokens. "
-                    "Put tokens on both sides: Q @ K.T")
-    if out.shape == (5, 5) and np.allclose(out, expected.T, atol=1e-6) and not np.allclose(out, expected, atol=1e-6):
-        raise Wrong("you returned K Qᵀ: its rows are keys. Row i must be query i against every key: Q @ K.T")
-    expect_close(out, expected, "your scores", atol=1e-6, names="(query, key)")
-    Q2, K2 = random_inputs(4, (4, 3), (6, 3))
-    out2 = as_array(call(fn, Q2, K2, what="all_scores"), "your scores")
-    expect_shape(out2, (4, 6), "your scores for n_q=4 queries and n_k=6 keys")
-    expect_close(out2, (Q2 @ K2.T).numpy(), "your scores", atol=1e-6, names="(query, key)")
-    return "row i is query i compared with every key, its own included (the diagonal when K comes from the same tokens)"
-
-
-all_scores = Exercise(
-    CHAPTER, "all_scores",
-    "Implement all_scores(Q, K): the (n_q, n_k) matrix of every query's dot product with every key.",
-    _check_scores,
-    "Entry (i, j) is Q[i] · K[j]. One matrix product does all of them; think about which side gets a transpose.",
-    _scores_solution)
-
-
-# --- 4. use the widget (or reason): when does a score reach zero? -------------------------------
+# --- predict, then check in the widget: when does a score reach zero? -------------------------------
 
 def zero_angle_reference() -> float:
     """The smallest positive rotation of W_Q in the agent → action plane at which cat · sat = 0 (bisection)."""
@@ -163,7 +94,8 @@ def _check_zero_angle(answer):
 
 zero_angle = Exercise(
     CHAPTER, "zero_angle",
-    "Rotate W_Q in the agent → action plane: at what angle (degrees, 0-180) does \"cat\"'s score with \"sat\" first reach 0?",
+    "predict: rotate W_Q in the agent → action plane; at what angle (degrees, 0-180) does \"cat\"'s score with "
+    "\"sat\" first reach 0?",
     _check_zero_angle,
     "\"cat\"'s query lies along one axis of that plane and \"sat\"'s key has its large part along the other; "
     "the score is |q| |k| cos θ. Or choose query \"cat\" in the widget and move the slider.",
@@ -171,4 +103,104 @@ zero_angle = Exercise(
     "Rotating W_Q turns every query by the same angle in that plane. Only the key's component in the plane "
     "matters here, and q_cat lies entirely in it.")
 
-__all__ = ["dot_by_hand", "project_qkv", "all_scores", "zero_angle", "zero_angle_reference"]
+# --- design: edit one entry of W_K so that "mat" attends most to "on" ----------------------------
+
+SENTENCE = ("the", "cat", "sat", "on", "the", "mat")
+
+
+def mat_on_reference():
+    """One answer: the hand-designed W_K with one entry changed, so the relation feature offers an action."""
+    _, w_k, _ = hand_projections()
+    w_k[FEATURES.index("relation"), QK_FEATURES.index("action")] = 3.0
+    return w_k
+
+
+def _check_mat_on(answer):
+    if callable(answer):
+        answer = call(answer, what="your function")
+    got = as_array(answer, "your W_K")
+    w_q, w_k, _ = hand_projections()
+    expect_shape(got, tuple(w_k.shape), "your W_K (d_model, d_k)")
+    changed = np.argwhere(~np.isclose(got, w_k.numpy()))
+    if len(changed) == 0:
+        raise NotAttempted
+    if len(changed) > 1:
+        where = ", ".join(f"({FEATURES[r]}, {QK_FEATURES[c]})" for r, c in changed[:4])
+        raise Wrong(f"you changed {len(changed)} entries ({where}); the task is to change exactly one")
+    (row, col), = changed
+    x = embed(list(SENTENCE))                                         # (n, d_model)
+    scores = (x @ w_q)[SENTENCE.index("mat")] @ (x @ torch.as_tensor(got, dtype=x.dtype)).T   # (n,)
+    best = SENTENCE[int(scores.argmax())]
+    entry = f"W_K[{FEATURES[row]}, {QK_FEATURES[col]}]"
+    on, sat = float(scores[3]), float(scores[2])
+    if best == "on" and on > float(np.sort(scores.numpy())[-2]) + 1e-6:
+        return (f"with {entry} = {got[row, col]:g}, \"mat\"'s query (it asks for an action) scores \"on\" {on:.2f}, "
+                f"above \"sat\" at {sat:.2f}: the key of a relation word now offers an action")
+    if QK_FEATURES[col] != "action":
+        raise Wrong(f"you changed {entry}, but \"mat\"'s query only looks along the action dimension "
+                    "(row 'place' of W_Q): a key can only win along a dimension the query asks for")
+    if FEATURES[row] == "place":
+        raise Wrong(f"{entry} also feeds \"mat\"'s own key (mat is all place) and \"sat\"'s: now \"{best}\" wins. "
+                    "Pick a feature that \"on\" has and \"mat\" and \"sat\" do not")
+    if FEATURES[row] not in ("relation",):
+        raise Wrong(f"\"on\" has no {FEATURES[row]} feature, so {entry} leaves its key alone; now \"{best}\" "
+                    "wins. Which feature does \"on\" have that no other word here has?")
+    raise Wrong(f"with {entry} = {got[row, col]:g}, \"on\" scores {on:.2f} and \"sat\" {sat:.2f}: "
+                f"\"{best}\" still wins. Make it larger than sat's score")
+
+
+mat_attends_on = Exercise(
+    CHAPTER, "mat_attends_on",
+    "design: change one entry of W_K so that the query of \"mat\" scores \"on\" highest",
+    _check_mat_on,
+    "Print Q for \"mat\": which dimension does it look along? Then find a feature that \"on\" has and no other "
+    "word of the sentence has, and make it offer that dimension.",
+    mat_on_reference,
+    "The query of \"mat\" is row 'place' of W_Q, (0, 1, 0, 0): it asks only for an action. \"on\" is the only "
+    "word with the relation feature, so W_K[relation, action] = 3 gives its key an action of 3, above sat's 2.")
+
+
+# --- debug: a transposed projection ----------------------------------------------------------------
+
+def buggy_scores(X, W_Q, W_K):
+    """Every query against every key, S = Q Kᵀ (has a bug that only runs because d_model = d_k)."""
+    Q = X @ W_Q            # (n, d_k)
+    K = X @ W_K.T          # (n, d_k)
+    return Q @ K.T         # (n, n)
+
+
+def _scores_solution(X, W_Q, W_K):
+    Q = X @ W_Q            # (n, d_k): what each token looks for
+    K = X @ W_K            # (n, d_k): what each token offers
+    return Q @ K.T         # (n, n): row i = query i against every key
+
+
+def _check_scores(fn):
+    if fn is buggy_scores:
+        raise Wrong("that is the buggy function itself; write your fixed version and pass it")
+    X, W_Q, W_K = random_inputs(3, (5, 4), (4, 4), (4, 4))           # square: the bug runs silently
+    out = as_array(call(fn, X, W_Q, W_K, what="scores"), "your scores")
+    expected = ((X @ W_Q) @ (X @ W_K).T).numpy()                      # (n, n)
+    if out.shape == expected.shape and np.allclose(out, ((X @ W_Q) @ (X @ W_K.T).T).numpy(), atol=1e-6):
+        raise Wrong("K is still X @ W_K.T: the transpose turns W_K's columns into rows, so each key mixes the "
+                    "features the wrong way round. It runs only because W_K happens to be square")
+    if out.shape == expected.shape and np.allclose(out, expected.T, atol=1e-6):
+        raise Wrong("you returned K Qᵀ: its rows are keys. Row i must be query i against every key: Q @ K.T")
+    expect_close(out, expected, "your scores", atol=1e-6, names="(query, key)")
+    X2, W_Q2, W_K2 = random_inputs(4, (6, 5), (5, 3), (5, 3))        # d_model = 5, d_k = 3
+    out2 = as_array(call(fn, X2, W_Q2, W_K2, what="scores"), "your scores")
+    expect_shape(out2, (6, 6), "your scores for n = 6 tokens with d_model = 5, d_k = 3")
+    expect_close(out2, ((X2 @ W_Q2) @ (X2 @ W_K2).T).numpy(), "your scores", atol=1e-6, names="(query, key)")
+    return "K = X @ W_K, like Q: every projection multiplies X on the right by its own (d_model, d_k) matrix"
+
+
+fix_scores = Exercise(
+    CHAPTER, "fix_scores",
+    "debug: buggy_scores(X, W_Q, W_K) runs but gives wrong scores when d_model = d_k; fix it",
+    _check_scores,
+    "Write the shape next to every line for d_model = 5 and d_k = 3. Which line stops making sense?",
+    _scores_solution)
+
+
+__all__ = ["dot_by_hand", "zero_angle", "mat_attends_on", "fix_scores", "buggy_scores", "mat_on_reference",
+           "zero_angle_reference"]

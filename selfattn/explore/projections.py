@@ -20,19 +20,10 @@ import numpy as np
 import torch
 
 from ..embeddings import QK_FEATURES, as_tokens, embed, hand_projections, is_known
-from ..errors import AttentionInputError, as_tensor, check_finite, shape_str
+from ..errors import (AttentionInputError, as_tensor, check_choice, check_finite, check_int, check_matrix,
+                      check_positive, shape_str)
+from ..limits import MAX_TOKENS
 
-MAX_TOKENS = 16
-
-
-def _matrix(x, name: str, names: tuple[str, str]) -> torch.Tensor:
-    t = as_tensor(x, name)
-    if t.dim() != 2:
-        raise AttentionInputError(f"{name} must have shape ({names[0]}, {names[1]}), got shape {tuple(t.shape)}")
-    if any(s == 0 for s in t.shape):
-        raise AttentionInputError(f"{name} has an empty dimension: shape {shape_str(t.shape, names)}")
-    check_finite(t, name)
-    return t
 
 
 @dataclass(frozen=True)
@@ -50,10 +41,10 @@ def project(x, w_q, w_k, w_v) -> Projected:
     x: (n, d_model); w_q, w_k: (d_model, d_k); w_v: (d_model, d_v). Numpy or torch; returns
     torch tensors in the promoted float dtype.
     """
-    xt = _matrix(x, "x", ("n", "d_model"))
-    wq = _matrix(w_q, "w_q", ("d_model", "d_k"))
-    wk = _matrix(w_k, "w_k", ("d_model", "d_k"))
-    wv = _matrix(w_v, "w_v", ("d_model", "d_v"))
+    xt = check_matrix(x, "x", ("n", "d_model"))
+    wq = check_matrix(w_q, "w_q", ("d_model", "d_k"))
+    wk = check_matrix(w_k, "w_k", ("d_model", "d_k"))
+    wv = check_matrix(w_v, "w_v", ("d_model", "d_v"))
     d_model = xt.shape[1]
     for w, name, out in ((wq, "w_q", "d_k"), (wk, "w_k", "d_k"), (wv, "w_v", "d_v")):
         if w.shape[0] != d_model:
@@ -99,12 +90,17 @@ def dot_geometry(q, k) -> DotGeometry:
     return DotGeometry(dot, nq, nk, cos, math.degrees(math.acos(cos)))
 
 
+def key_geometries(q, keys) -> list[DotGeometry]:
+    """dot_geometry of one query with each row of keys (n_k, d_k): what the 2-D vector figure labels."""
+    kt = check_matrix(keys, "keys", ("n_k", "d_k"))
+    return [dot_geometry(q, k) for k in kt]
+
+
 def rotation(d_k: int, plane: tuple[int, int], angle_deg: float) -> torch.Tensor:
     """(d_k, d_k) rotation by angle_deg inside the plane of dimensions plane = (a, b); identity elsewhere."""
-    if isinstance(d_k, bool) or not isinstance(d_k, (int, np.integer)) or d_k < 2:
-        raise AttentionInputError(f"d_k must be an integer >= 2 to have a plane to rotate in, got {d_k!r}")
-    a, b = (int(p) for p in plane)
-    if a == b or not (0 <= a < d_k and 0 <= b < d_k):
+    d_k = check_int(d_k, "d_k", minimum=2, meaning="a plane to rotate in needs two dimensions")
+    a, b = (check_int(p, "each dimension of plane", minimum=0, maximum=d_k - 1) for p in plane)
+    if a == b:
         raise AttentionInputError(f"plane must name two different dimensions in 0..d_k-1={d_k - 1}, got {tuple(plane)}")
     if not math.isfinite(angle_deg):
         raise AttentionInputError(f"angle_deg must be a finite number, got {angle_deg!r}")
@@ -122,9 +118,9 @@ def edit_projection(w, *, angle_deg: float = 0.0, scale: float = 1.0, plane: tup
     plane[1] by angle_deg. Every token's projected vector turns by the same angle in that plane
     and stretches by the same factor, so its dot products with unedited vectors change.
     """
-    wt = _matrix(w, "w", ("d_model", "d_k"))
-    if isinstance(scale, bool) or not isinstance(scale, (int, float, np.floating)) or not math.isfinite(scale) or scale < 0:
-        raise AttentionInputError(f"scale must be a finite number >= 0, got {scale!r}")
+    wt = check_matrix(w, "w", ("d_model", "d_k"))
+    if isinstance(scale, bool) or scale != 0:          # 0 is allowed: every score becomes 0
+        scale = check_positive(scale, "scale", meaning="the factor a projection is stretched by, or 0")
     r = rotation(wt.shape[1], plane, angle_deg).to(wt.dtype)          # (d_k, d_k)
     return float(scale) * (wt @ r)                                    # (d_model, d_k)
 
@@ -143,14 +139,13 @@ class QueryScores:
 
 def query_scores(q, k, query_index: int) -> QueryScores:
     """Compare query row `query_index` of q (n_q, d_k) with every row of k (n_k, d_k), its own key included."""
-    qt = _matrix(q, "q", ("n_q", "d_k"))
-    kt = _matrix(k, "k", ("n_k", "d_k"))
+    qt = check_matrix(q, "q", ("n_q", "d_k"))
+    kt = check_matrix(k, "k", ("n_k", "d_k"))
     if qt.shape[1] != kt.shape[1]:
         raise AttentionInputError(
             f"q and k must have the same d_k: q has shape {shape_str(qt.shape, ('n_q', 'd_k'))}, "
             f"k has shape {shape_str(kt.shape, ('n_k', 'd_k'))}")
-    if isinstance(query_index, bool) or not isinstance(query_index, (int, np.integer)) or not 0 <= query_index < qt.shape[0]:
-        raise AttentionInputError(f"query_index must be an integer in 0..n_q-1={qt.shape[0] - 1}, got {query_index!r}")
+    check_int(query_index, "query_index", minimum=0, maximum=qt.shape[0] - 1, meaning="which query row")
     qi = qt[int(query_index)]                                         # (d_k,)
     scores = kt @ qi                                                  # (n_k,)
     norms_k = kt.norm(dim=1)                                          # (n_k,)
@@ -164,8 +159,7 @@ def scores_over_angles(x, w_q, w_k, query_index: int, angles_deg, *, which: str 
                        plane: tuple[int, int] = (0, 1), scale: float = 1.0) -> torch.Tensor:
     """(len(angles_deg), n) scores of one query against every key while W_Q (which="q") or W_K
     (which="k") is rotated through each angle in `plane` and scaled by `scale`."""
-    if which not in ("q", "k"):
-        raise AttentionInputError(f"which must be 'q' (edit W_Q) or 'k' (edit W_K), got {which!r}")
+    check_choice(which, "which ('q' edits W_Q, 'k' edits W_K)", ("q", "k"))
     rows = []
     for a in np.asarray(angles_deg, dtype=float).reshape(-1):
         wq = edit_projection(w_q, angle_deg=float(a), scale=scale, plane=plane) if which == "q" else as_tensor(w_q, "w_q")
@@ -198,8 +192,7 @@ def sentence_view(text_or_tokens, query_index: int = 0, *, which: str = "q", ang
     Raises AttentionInputError with a readable message for empty or over-long text.
     """
     tokens = as_tokens(text_or_tokens, max_tokens=max_tokens)
-    if which not in ("q", "k"):
-        raise AttentionInputError(f"which must be 'q' (edit W_Q) or 'k' (edit W_K), got {which!r}")
+    check_choice(which, "which ('q' edits W_Q, 'k' edits W_K)", ("q", "k"))
     w_q, w_k, _ = hand_projections()
     if which == "q":
         w_q = edit_projection(w_q, angle_deg=angle_deg, scale=scale, plane=plane)

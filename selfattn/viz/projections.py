@@ -9,6 +9,8 @@ import numpy as np
 from .heatmap import label_matrix_axes, to_numpy
 from .style import ACCENT, PALETTE, SCORES_CMAP
 
+MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
+
 
 def labelled_matrix(m, row_labels: Sequence[str], col_labels: Sequence[str], *, ax=None, title: str | None = None,
                     xlabel: str = "", ylabel: str = "", cbar_label: str | None = "value", annotate: bool | None = None,
@@ -34,7 +36,7 @@ def labelled_matrix(m, row_labels: Sequence[str], col_labels: Sequence[str], *, 
             for j in range(cols):
                 if np.isfinite(a[i, j]):
                     ax.text(j, i, f"{a[i, j]:.1f}" if abs(a[i, j]) >= 10 else f"{a[i, j]:.2f}", ha="center",
-                            va="center", fontsize=7, color="white" if abs(a[i, j]) > 0.6 * lim else "black")
+                            va="center", fontsize=8, color="white" if abs(a[i, j]) > 0.6 * lim else "black")
     if cbar_label:
         fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04, label=cbar_label)
     if title:
@@ -44,48 +46,57 @@ def labelled_matrix(m, row_labels: Sequence[str], col_labels: Sequence[str], *, 
 
 def qkv_views(x, q, k, v, tokens: Sequence[str], features: Sequence[str], qk_features: Sequence[str],
               value_features: Sequence[str] | None = None):
-    """X and its three views Q = X W_Q, K = X W_K, V = X W_V, side by side, one row per token."""
+    """X and its three views, one row per token, in a 2 × 2 grid that stays 7 in wide: X and V (the
+    model's features) on the left, Q and K (the query/key space) on the right; one colour scale."""
     value_features = list(features) if value_features is None else list(value_features)
-    widths = [len(features), len(qk_features), len(qk_features), len(value_features)]
-    fig, axes = plt.subplots(1, 4, figsize=(min(13.0, 0.42 * sum(widths) + 4.5), max(2.6, 0.34 * len(tokens) + 1.6)),
-                             gridspec_kw={"width_ratios": widths})
-    panels = [(x, features, "X: the token vectors", "feature"),
-              (q, qk_features, "Q = X W_Q: what each looks for", "query dimension"),
-              (k, qk_features, "K = X W_K: what each offers", "key dimension"),
-              (v, value_features, "V = X W_V: what each contributes", "value dimension")]
-    for idx, (ax, (m, cols, title, xl)) in enumerate(zip(axes, panels)):
-        labelled_matrix(m, tokens if idx == 0 else [""] * len(tokens), cols, ax=ax, title=title, xlabel=xl,
-                        ylabel="token" if idx == 0 else "", cbar_label=None, annotate=len(tokens) * len(cols) <= 80)
-        ax.title.set_fontsize(9)
-    fig.tight_layout()
+    wide = max(len(features), len(value_features))
+    fig = plt.figure(figsize=(7.0, 2 * max(2.3, 0.3 * len(tokens) + 1.7)))
+    gs = fig.add_gridspec(2, 3, width_ratios=[wide, len(qk_features), 0.3], wspace=0.35, hspace=0.75)
+    panels = [(gs[0, 0], x, features, "X: the token vectors", "feature"),
+              (gs[0, 1], q, qk_features, "Q = X W_Q: looks for", "query dimension"),
+              (gs[1, 0], v, value_features, "V = X W_V: contributes", "value dimension"),
+              (gs[1, 1], k, qk_features, "K = X W_K: offers", "key dimension")]
+    lim = max(float(np.nanmax(np.abs(to_numpy(m).astype(float)))) for _, m, *_ in panels)
+    for idx, (spec, m, cols, title, xl) in enumerate(panels):
+        ax = fig.add_subplot(spec)
+        labelled_matrix(m, tokens, cols, ax=ax, title=title, xlabel=xl, ylabel="token" if idx % 2 == 0 else "",
+                        cbar_label=None, annotate=len(tokens) * len(cols) <= 80, vmax=lim)
+        ax.title.set_fontsize(10)
+    cax = fig.add_subplot(gs[:, 2])
+    fig.colorbar(plt.cm.ScalarMappable(norm=plt.Normalize(-lim, lim), cmap=SCORES_CMAP), cax=cax, label="value")
+    fig.subplots_adjust(left=0.13, right=0.93, top=0.95, bottom=0.16)
     return fig
 
 
-def vectors_2d(q, keys, key_labels: Sequence[str], *, query_label: str = "q", ax=None, title: str | None = None,
-               axis_labels: tuple[str, str] = ("dimension 1", "dimension 2")):
-    """A 2-D query and several 2-D keys as arrows from the origin, each key labelled with q·k,
-    its length and its angle to q: the geometry behind q·k = |q| |k| cos θ."""
+def vectors_2d(q, keys, geometries, key_labels: Sequence[str], *, query_label: str = "q", ax=None,
+               title: str | None = None, axis_labels: tuple[str, str] = ("dimension 1", "dimension 2")):
+    """A 2-D query and several 2-D keys as arrows from the origin. Each arrow carries only its name;
+    the numbers (q·k, |k|, θ from explore.projections.key_geometries) sit in a table beside the plot,
+    so no two labels can overlap."""
     qv = to_numpy(q).astype(float).reshape(-1)
     ks = to_numpy(keys).astype(float)
-    if qv.shape != (2,) or ks.ndim != 2 or ks.shape[1] != 2:
-        raise ValueError(f"vectors_2d draws 2-D vectors: q must have 2 entries and keys shape (n_k, 2), got {qv.shape}, {ks.shape}")
+    if qv.shape != (2,) or ks.ndim != 2 or ks.shape[1] != 2 or len(geometries) != len(ks):
+        raise ValueError(f"vectors_2d draws 2-D vectors: q must have 2 entries, keys shape (n_k, 2) and one geometry "
+                         f"per key, got {qv.shape}, {ks.shape}, {len(geometries)}")
     if ax is None:
-        fig, ax = plt.subplots(figsize=(5.2, 4.6))
+        fig, ax = plt.subplots(figsize=(7.0, 4.2))
+        fig.subplots_adjust(left=0.1, right=0.56, bottom=0.13, top=0.9)
     fig = ax.figure
-    lim = 1.15 * max(np.abs(ks).max(), np.abs(qv).max(), 1e-9)
+    lim = 1.2 * max(np.abs(ks).max(), np.abs(qv).max(), 1e-9)
     ax.axhline(0, color="#bbbbbb", lw=0.8)
     ax.axvline(0, color="#bbbbbb", lw=0.8)
-    nq = np.linalg.norm(qv)
-    for j, (kv, lab) in enumerate(zip(ks, key_labels)):
+    rows = [f"{'':4} {'q·k':>6} {'|k|':>5} {'θ':>5}"]
+    for j, (kv, lab, g) in enumerate(zip(ks, key_labels, geometries)):
         colour = PALETTE[j % len(PALETTE)]
         ax.annotate("", xy=kv, xytext=(0, 0), arrowprops=dict(arrowstyle="-|>", color=colour, lw=1.6))
-        nk = np.linalg.norm(kv)
-        cos = float(qv @ kv / (nq * nk)) if nq > 0 and nk > 0 else 0.0
-        ang = np.degrees(np.arccos(np.clip(cos, -1, 1)))
-        ax.text(kv[0] * 1.04, kv[1] * 1.04 + 0.03 * lim, f"{lab}\nq·k={qv @ kv:.2f}\n|k|={nk:.2f}, θ={ang:.0f}°",
-                color=colour, fontsize=8, ha="left" if kv[0] >= 0 else "right", va="bottom" if kv[1] >= 0 else "top")
+        tip = kv / max(np.linalg.norm(kv), 1e-9)
+        ax.text(kv[0] + 0.08 * lim * tip[0], kv[1] + 0.08 * lim * tip[1], lab, color=colour, fontsize=10,
+                ha="center", va="center", fontweight="bold")
+        rows.append(f"{lab:4} {g.dot:+6.2f} {g.norm_k:5.2f} {g.angle_deg:4.0f}°")
     ax.annotate("", xy=qv, xytext=(0, 0), arrowprops=dict(arrowstyle="-|>", color=ACCENT, lw=2.4))
-    ax.text(qv[0] * 1.05, qv[1] * 1.05, f"{query_label} (|q|={nq:.2f})", color=ACCENT, fontsize=9, fontweight="bold")
+    tip = qv / max(np.linalg.norm(qv), 1e-9)
+    ax.text(qv[0] + 0.1 * lim * tip[1], qv[1] - 0.1 * lim * tip[0], query_label, color=ACCENT, fontsize=11,
+            fontweight="bold", ha="center", va="center")
     ax.set_xlim(-lim, lim)
     ax.set_ylim(-lim, lim)
     ax.set_aspect("equal")
@@ -93,7 +104,9 @@ def vectors_2d(q, keys, key_labels: Sequence[str], *, query_label: str = "q", ax
     ax.set_ylabel(axis_labels[1])
     if title:
         ax.set_title(title)
-    fig.tight_layout()
+    nq = float(np.linalg.norm(qv))
+    fig.text(0.6, 0.5, f"{query_label}: |q| = {nq:.2f}\n\n" + "\n".join(rows), family="monospace", fontsize=10,
+             va="center", ha="left")
     return fig
 
 
@@ -111,7 +124,7 @@ def score_bars(scores, key_labels: Sequence[str], *, query_label: str = "query",
     ax.set_xlabel("key")
     ax.set_ylabel(ylabel)
     for j, val in enumerate(s):
-        ax.text(j, val, f"{val:.2f}", ha="center", va="bottom" if val >= 0 else "top", fontsize=7)
+        ax.text(j, val, f"{val:.2f}", ha="center", va="bottom" if val >= 0 else "top", fontsize=9)
     ax.set_title(title or f'query "{query_label}" against every key')
     fig.tight_layout()
     return fig
@@ -123,19 +136,20 @@ def scores_vs_angle(angles_deg, scores, key_labels: Sequence[str], *, query_labe
     a = to_numpy(angles_deg).astype(float).reshape(-1)
     s = to_numpy(scores).astype(float)
     if ax is None:
-        fig, ax = plt.subplots(figsize=(6.2, 3.6))
+        fig, ax = plt.subplots(figsize=(6.5, 3.8))
     fig = ax.figure
     seen: dict[str, int] = {}
     for j, lab in enumerate(key_labels):
         if lab in seen and np.allclose(s[:, j], s[:, seen[lab]]):
             continue                                                   # a repeated word draws the same line
         seen[lab] = j
-        ax.plot(a, s[:, j], color=PALETTE[len(seen) % len(PALETTE) - 1], lw=1.8, label=lab)
+        ax.plot(a, s[:, j], color=PALETTE[len(seen) % len(PALETTE) - 1], lw=1.8, label=lab,
+                marker=MARKERS[(len(seen) - 1) % len(MARKERS)], markevery=max(1, len(a) // 12), ms=5)
     ax.axhline(0, color="#888888", lw=0.8)
     ax.axvline(0, color="#bbbbbb", lw=0.8, ls="--")
     ax.set_xlabel(f"rotation of {edited}" + (f" in the {plane_label} plane" if plane_label else "") + " (degrees)")
     ax.set_ylabel("score q·k")
     ax.set_title(f'query "{query_label}": every key\'s score as {edited} turns')
-    ax.legend(fontsize=8, ncol=2, frameon=False, title="key")
+    ax.legend(fontsize=9, ncol=2, frameon=False, title="key")
     fig.tight_layout()
     return fig

@@ -1,38 +1,42 @@
-"""The Start-here warm-up widget: one slider, one heatmap row, to show how the book's widgets work."""
+"""The Start-here warm-up widget: one slider, one heatmap row, to show how the book's widgets work.
+
+The numbers come from selfattn.explore.intro.weights_at; this module only wires a slider to it.
+"""
 from __future__ import annotations
 
 import ipywidgets as W
-import torch
 
-from ..attention import softmax
+from ..explore.intro import TOKENS, weights_at
+from .base import BookWidget
 from .heatmap import Heatmap
 
-TOKENS = ["the", "cat", "sat", "on", "the", "mat"]
-SCORES = torch.tensor([[0.2, 2.0, 1.2, 0.1, 0.2, 1.5]])   # (1, n) hand-set scores for one query
 
-
-def weights_at(temperature: float) -> torch.Tensor:
-    """(1, n) softmax(scores / temperature): low temperature sharpens, high temperature flattens."""
-    return softmax(SCORES / temperature)
-
-
-class SoftmaxDemo(W.VBox):
+class SoftmaxDemo(BookWidget):
     """Move the slider; the row of weights redraws and still sums to 1."""
+
+    kind = "softmax temperature demo (chapter 0)"
 
     def __init__(self, temperature: float = 1.0):
         self.slider = W.FloatSlider(value=temperature, min=0.1, max=5.0, step=0.1, description="temperature",
-                                    continuous_update=True)
+                                    continuous_update=True, style={"description_width": "initial"},
+                                    layout=W.Layout(width="420px"))
         self.heatmap = Heatmap(title="weights for one query")
         self.readout = W.HTML()
-        self.slider.observe(self._update, names="value")
-        super().__init__([self.slider, self.heatmap, self.readout])
-        self._update()
+        self.slider.observe(lambda _change: self.redraw(), names="value")
+        self._build([self.slider, self.heatmap, self.readout])
+        self.redraw()
 
-    def _update(self, _change=None) -> None:
-        w = weights_at(self.slider.value)
-        self.heatmap.show(w, ["query"], TOKENS)
-        self.readout.value = (f'<span class="sa-readout">largest weight {w.max():.3f} on "{TOKENS[int(w.argmax())]}"; '
-                              f"row sum {w.sum():.3f}</span>")
+    def values(self) -> dict:
+        w = weights_at(self.slider.value)                     # (1, n)
+        return {"temperature": round(float(self.slider.value), 1), "weights": w[0],
+                "largest": f'{float(w.max()):.3f} on "{TOKENS[int(w.argmax())]}"', "row sum": float(w.sum())}
+
+    def redraw(self) -> None:
+        w = weights_at(self.slider.value)                     # (1, n)
+        self.heatmap.show(w, ["query"], list(TOKENS))
+        self.readout.value = (f'<span class="sa-readout">largest weight {float(w.max()):.3f} on '
+                              f'"{TOKENS[int(w.argmax())]}"; row sum {float(w.sum()):.3f}</span>')
+        self.accept()
 
     @classmethod
     def demo(cls) -> "SoftmaxDemo":

@@ -12,23 +12,32 @@ import ipywidgets as W
 
 from ..embeddings import QK_FEATURES
 from ..errors import AttentionInputError
-from ..explore.projections import MAX_TOKENS, SentenceView, num, plane_names, sentence_view
+from ..explore.projections import SentenceView, num, plane_names, sentence_view
+from ..limits import MAX_TOKENS
+from .base import BookWidget
 from .heatmap import Heatmap
 
 DEMO_SENTENCE = "the cat sat on the mat by the river because the dog ran at it."   # 16 tokens
+
+
+def _tidy(t):
+    """Rounded to 3 decimals with no negative zeros, so printed values do not flip sign in the last bits."""
+    return t.round(decimals=3) + 0.0
 
 
 def _label(token: str, limit: int = 12) -> str:
     return token if len(token) <= limit else token[: limit - 1] + "…"
 
 
-class ProjectionExplorer(W.VBox):
+class ProjectionExplorer(BookWidget):
     """Rows of the heatmap are queries, columns keys; each cell is the raw score q_i · k_j.
 
     Choose the query (dropdown, or click a cell), the projection to edit (W_Q or W_K), a plane
     of the query/key space, an angle and a scale. The table under the heatmap splits the chosen
     query's scores into |q|, |k| and cos θ.
     """
+
+    kind = "projection explorer (chapter 2)"
 
     def __init__(self, text: str = "the cat sat on the mat", query: int = 1):
         self.text = W.Text(value=text, description="sentence", continuous_update=False,
@@ -49,8 +58,9 @@ class ProjectionExplorer(W.VBox):
         self.table = W.HTML()
         self.view: SentenceView | None = None
         self._tokens: list[str] = []
+        self._text = text
         self._busy = False          # True while the widget sets its own controls
-        super().__init__([
+        self._build([
             self.text,
             W.HBox([self.query, self.which]),
             W.HBox([self.plane, self.reset]),
@@ -59,19 +69,29 @@ class ProjectionExplorer(W.VBox):
             W.HBox([self.heatmap, self.table]),
         ])
         self._set_sentence(text, query)
-        self.text.observe(lambda ch: self._set_sentence(ch["new"], self.query.value or 0), names="value")
+        self.text.observe(self._on_text, names="value")
         for control in (self.query, self.which, self.plane, self.angle, self.scale):
             control.observe(self._on_control, names="value")
         self.reset.on_click(lambda _b: self._reset())
         self.heatmap.on_click(lambda row, _col: setattr(self.query, "value", row))
 
     # --- state changes ---------------------------------------------------------------------
+    def _on_text(self, change) -> None:
+        if not self._busy:
+            self._set_sentence(change["new"], self.query.value or 0)
+
     def _set_sentence(self, text: str, query: int = 0) -> None:
         try:
             view = sentence_view(text, 0, max_tokens=MAX_TOKENS)
         except AttentionInputError as e:
-            self.status.value = f"<span style='color:#b00'>⚠ {html.escape(str(e))}</span> (showing the last sentence that worked)"
+            self.refuse(str(e))
+            self._busy = True               # put the text box back to the sentence still drawn
+            try:
+                self.text.value = self._text
+            finally:
+                self._busy = False
             return
+        self._text = text
         self._tokens = view.tokens
         options = [(f"{i}: {_label(t)}", i) for i, t in enumerate(view.tokens)]
         self._busy = True
@@ -80,7 +100,7 @@ class ProjectionExplorer(W.VBox):
             self.query.value = min(max(int(query), 0), len(options) - 1)
         finally:
             self._busy = False
-        self.update()
+        self.redraw()
 
     def _reset(self) -> None:
         self._busy = True
@@ -88,13 +108,13 @@ class ProjectionExplorer(W.VBox):
             self.angle.value, self.scale.value = 0.0, 1.0
         finally:
             self._busy = False
-        self.update()
+        self.redraw()
 
     def _on_control(self, _change) -> None:
         if not self._busy:
-            self.update()
+            self.redraw()
 
-    def update(self) -> None:
+    def redraw(self) -> None:
         """Recompute for the current controls and redraw (what every slider move does)."""
         if not self._tokens:
             return
@@ -115,6 +135,7 @@ class ProjectionExplorer(W.VBox):
         notes.append(f"{edited} rotated {self.angle.value:+.0f}° in the {plane_names(tuple(self.plane.value))} "
                      f"plane and scaled ×{self.scale.value:.1f}")
         self.status.value = "<br>".join(f"<span style='color:#555'>{n}</span>" for n in notes)
+        self.accept()
 
     @staticmethod
     def _table_html(view: SentenceView) -> str:
@@ -134,20 +155,14 @@ class ProjectionExplorer(W.VBox):
         return head + "".join(rows) + "</table>"
 
     # --- for readers, tests and the benchmark --------------------------------------------------
-    def summary(self) -> str:
-        """The numbers on screen as text: the chosen query's score, |k| and cos θ with every key."""
+    def values(self) -> dict:
+        """The chosen query's score with every key, split into |k| and cos θ, and the edit applied."""
         v = self.view
-        if v is None:
-            return "nothing shown yet"
         r = v.row
-        lines = [f'query "{v.tokens[r.query_index]}" (|q| = {float(r.q.norm()):.3f}); '
-                 f'{"W_Q" if self.which.value == "q" else "W_K"} rotated {self.angle.value:+.0f}° in '
-                 f"{plane_names(tuple(self.plane.value))}, scaled x{self.scale.value:.1f}",
-                 f"{'key':>10} {'|k|':>7} {'cos':>7} {'q.k':>7}"]
-        for j, tok in enumerate(v.tokens):
-            lines.append(f"{tok:>10} {num(r.norms_k[j], width=7)} {num(r.cosines[j], sign=True, width=7)} "
-                         f"{num(r.scores[j], sign=True, width=7)}")
-        return "\n".join(lines)
+        return {"query": v.tokens[r.query_index], "|q|": float(r.q.norm()),
+                "edit": f'{"W_Q" if self.which.value == "q" else "W_K"} rotated {self.angle.value:+.0f}° in '
+                        f"{plane_names(tuple(self.plane.value))}, scaled x{self.scale.value:.1f}",
+                "keys": " ".join(v.tokens), "|k|": _tidy(r.norms_k), "cos θ": _tidy(r.cosines), "q·k": _tidy(r.scores)}
 
     @classmethod
     def demo(cls) -> "ProjectionExplorer":
@@ -158,5 +173,3 @@ class ProjectionExplorer(W.VBox):
         """One slider move: rotate the edited projection to a new angle."""
         self.angle.value = float((i * 15) % 360 - 180)
 
-    def __repr__(self) -> str:
-        return f"ProjectionExplorer({len(self._tokens)} tokens)"
