@@ -10,7 +10,7 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from .errors import AttentionInputError
+from .errors import AttentionInputError, check_int
 
 
 def _positive_int(value, name: str, minimum: int = 1) -> int:
@@ -27,6 +27,7 @@ def causal(n_q: int, n_k: int | None = None, *, offset: int = 0) -> torch.Tensor
     """
     n_q = _positive_int(n_q, "n_q")
     n_k = n_q if n_k is None else _positive_int(n_k, "n_k")
+    offset = check_int(offset, "offset", meaning="how many keys beyond its own position query i may see")
     i = torch.arange(n_q).unsqueeze(1)                                # (n_q, 1)
     j = torch.arange(n_k).unsqueeze(0)                                # (1, n_k)
     return j <= i + offset                                            # (n_q, n_k)
@@ -46,9 +47,14 @@ def padding(lengths: Sequence[int], n: int) -> torch.Tensor:
     (batch, n_heads, n_q, n_k), add a head dimension: ``padding(lengths, n)[:, None]``.
     """
     n = _positive_int(n, "n")
-    lengths = torch.as_tensor(np.asarray(lengths))
-    if lengths.dim() != 1 or lengths.numel() == 0 or lengths.is_floating_point():
-        raise AttentionInputError(f"lengths must be a non-empty 1-D list of integers (one per sequence in the batch), got {lengths.tolist()!r}")
+    want = f"lengths must be a non-empty 1-D list of integers (one per sequence in the batch), got {lengths!r}"
+    try:
+        arr = np.asarray(lengths)
+    except (ValueError, TypeError):
+        raise AttentionInputError(want) from None
+    if arr.ndim != 1 or arr.size == 0 or arr.dtype.kind not in "iu":
+        raise AttentionInputError(want)
+    lengths = torch.as_tensor(arr)
     if (lengths < 0).any() or (lengths > n).any():
         raise AttentionInputError(f"every length must lie in 0..n={n}, got lengths {lengths.tolist()}")
     j = torch.arange(n).unsqueeze(0)                                  # (1, n)
@@ -86,5 +92,9 @@ def combine(*masks) -> torch.Tensor:
 
 def empty_rows(mask) -> torch.Tensor:
     """Boolean (..., n_q) tensor, True for query rows that can see no key at all."""
-    t = torch.from_numpy(np.asarray(mask)) if isinstance(mask, np.ndarray) else mask
+    t = torch.from_numpy(np.ascontiguousarray(mask)) if isinstance(mask, np.ndarray) else mask
+    if not isinstance(t, torch.Tensor) or t.dtype != torch.bool or t.dim() < 1:
+        raise AttentionInputError(
+            f"mask must be a boolean tensor or array of shape (..., n_q, n_k), got {getattr(t, 'dtype', type(t).__name__)}"
+            + (f" with shape {tuple(t.shape)}" if hasattr(t, "shape") else ""))
     return ~t.any(dim=-1)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .attention import attention
+from .attention import MASK_RULE, attention, check_mask, check_mask_fits
 from .errors import AttentionInputError, as_tensor, check_finite, shape_str
 
 
@@ -49,12 +49,30 @@ class MultiHeadAttention(nn.Module):
 
     def _check_input(self, x, name: str, d: int) -> torch.Tensor:
         t = as_tensor(x, name)
-        if t.dim() not in (2, 3) or t.shape[-1] != d or t.shape[-2] == 0:
+        if t.dim() not in (2, 3) or t.shape[-1] != d or any(s == 0 for s in t.shape):
             raise AttentionInputError(
                 f"{name} must have shape (batch, n, {d}) or (n, {d}), got shape {tuple(t.shape)}"
-                + (f" = {shape_str(t.shape, ('batch', 'n', 'features'))}" if t.dim() in (2, 3) else ""))
+                + (f" = {shape_str(t.shape, ('batch', 'n', 'features'))}" if t.dim() in (2, 3) else "")
+                + " (batch and n at least 1)")
+        want = self.w_q.weight.dtype
+        if t.dtype != want:
+            raise AttentionInputError(
+                f"{name} has dtype {t.dtype}, but the module's weights are {want}: convert the input "
+                f"(e.g. {name}.to({want})) or the module (e.g. module.to({t.dtype}))")
         check_finite(t, name)
         return t if t.dim() == 3 else t.unsqueeze(0)
+
+    def _check_mask(self, mask, batch: int, n_q: int, n_k: int) -> torch.Tensor:
+        """The book's one mask rule, against the scores (batch, n_heads, n_q, n_k)."""
+        m = check_mask(mask, n_q, n_k)
+        if m.dim() == 3 and m.shape[0] > 1:
+            raise AttentionInputError(
+                f"a 3-D mask of shape {tuple(m.shape)} would be read as (n_heads, n_q, n_k) ({MASK_RULE}), "
+                "which is easily mistaken for one mask per sequence; say which you mean: "
+                "mask[:, None] for (batch, 1, n_q, n_k), one mask per sequence shared by the heads, "
+                "or mask[None] for (1, n_heads, n_q, n_k), one mask per head")
+        check_mask_fits(m, (batch, self.n_heads), "(batch, n_heads)")
+        return m
 
     def split_heads(self, x: torch.Tensor, n_heads: int) -> torch.Tensor:
         """(batch, n, n_heads·d_head) -> (batch, n_heads, n, d_head)."""
@@ -64,10 +82,15 @@ class MultiHeadAttention(nn.Module):
     def forward(self, x_q, x_k=None, x_v=None, *, mask=None, causal: bool = False):
         """Self-attention with forward(x); cross-attention with forward(x_q, x_k, x_v).
 
-        mask: boolean, True where a query may attend, broadcastable to (batch, n_heads, n_q, n_k);
-        a (batch, 1, n_k) padding mask from selfattn.masks.padding is accepted as is.
+        mask: boolean, True where a query may attend. The mask rule is the one of
+        `selfattn.attention`: the mask broadcasts against the scores (batch, n_heads, n_q, n_k)
+        from the right (like torch's scaled_dot_product_attention) and may not enlarge them.
+        (n_q, n_k) serves every sequence and head; one mask per sequence is (batch, 1, n_q, n_k)
+        (a (batch, 1, n_k) padding mask from selfattn.masks.padding becomes padding(...)[:, None]);
+        one per head is (n_heads, n_q, n_k) written as (1, n_heads, n_q, n_k). A 3-D mask with a
+        leading dimension above 1 is refused as ambiguous, with a message that says which to write.
         """
-        unbatched = torch.is_tensor(x_q) and x_q.dim() == 2
+        unbatched = as_tensor(x_q, "x_q").dim() == 2
         x_k = x_q if x_k is None else x_k
         x_v = x_k if x_v is None else x_v
         xq = self._check_input(x_q, "x_q", self.d_model)                  # (batch, n_q, d_model)
@@ -76,15 +99,16 @@ class MultiHeadAttention(nn.Module):
         if xk.shape[:2] != xv.shape[:2]:
             raise AttentionInputError(
                 f"x_k and x_v must have the same (batch, n_k): got {tuple(xk.shape[:2])} and {tuple(xv.shape[:2])}")
+        if xq.shape[0] != xk.shape[0]:
+            raise AttentionInputError(
+                f"x_q and x_k must have the same batch: got x_q {tuple(xq.shape)} and x_k {tuple(xk.shape)}")
         batch, n_q, _ = xq.shape
         n_k = xk.shape[1]
+        if mask is not None:
+            mask = self._check_mask(mask, batch, n_q, n_k)                 # broadcasts to (batch, n_heads, n_q, n_k)
         q = self.split_heads(self.w_q(xq), self.n_heads)                  # (batch, n_heads, n_q, d_head)
         k = self.split_heads(self.w_k(xk), self.n_kv_heads)               # (batch, n_kv_heads, n_k, d_head)
         v = self.split_heads(self.w_v(xv), self.n_kv_heads)               # (batch, n_kv_heads, n_k, d_head)
-        if mask is not None:
-            mask = torch.from_numpy(mask) if not torch.is_tensor(mask) and hasattr(mask, "dtype") else mask
-            if torch.is_tensor(mask) and mask.dim() == 3:
-                mask = mask.unsqueeze(1)                                  # (batch, 1, n_q or 1, n_k)
         group = self.n_heads // self.n_kv_heads
         if group > 1:
             # Grouped-query attention: fold each group's query heads into the query axis so one
@@ -141,9 +165,7 @@ def _fold_mask(mask, causal, batch, n_heads, n_kv_heads, n_q, n_k):
     if causal:
         m = m & causal_mask(n_q, n_k)
     while m.dim() < 4:
-        m = m.unsqueeze(0)                                                # (batch?, heads?, n_q, n_k)
+        m = m.unsqueeze(0)                                                # (batch or 1, n_heads or 1, n_q, n_k)
     b = m.shape[0]
-    m = m.expand(b, n_heads, n_q, n_k) if m.shape[1] in (1, n_heads) else m
-    if m.shape[1] != n_heads:
-        raise AttentionInputError(f"mask's head dimension must be 1 or n_heads={n_heads}, got shape {tuple(m.shape)}")
+    m = m.expand(b, n_heads, n_q, n_k)                                    # (batch or 1, n_heads, n_q, n_k)
     return m.reshape(b, n_kv_heads, group * n_q, n_k)                     # (batch, n_kv_heads, group·n_q, n_k)

@@ -43,10 +43,10 @@ def test_from_torch_with_causal_and_padding_masks():
     pad = masks.padding(lengths, 5)                                    # (2, 1, 5) True = real token
     out_ref, w_ref = ref(x, x, x, attn_mask=~masks.causal(5), key_padding_mask=~pad[:, 0],
                          average_attn_weights=False)                   # torch: True = blocked
-    out, w = mine(x, mask=masks.combine(masks.causal(5), pad))
+    out, w = mine(x, mask=masks.combine(masks.causal(5), pad)[:, None])  # (batch, 1, n, n)
     torch.testing.assert_close(out, out_ref, atol=1e-5, rtol=1e-5)
     torch.testing.assert_close(w, w_ref, atol=1e-5, rtol=1e-5)
-    out2, _ = mine(x, mask=pad, causal=True)
+    out2, _ = mine(x, mask=pad[:, None], causal=True)
     torch.testing.assert_close(out2, out_ref, atol=1e-5, rtol=1e-5)
 
 
@@ -84,7 +84,7 @@ def test_grouped_query_attention_equals_repeated_kv_heads(n_kv_heads, causal):
     m = MultiHeadAttention(16, 4, n_kv_heads=n_kv_heads)
     x = rand(2, 6, 16, seed=6)
     pad = masks.padding([6, 4], 6)
-    out, w = m(x, mask=pad, causal=causal)
+    out, w = m(x, mask=pad[:, None], causal=causal)
     q = m.split_heads(m.w_q(x), 4)                                    # (batch, 4, n, d_head)
     k = m.split_heads(m.w_k(x), n_kv_heads).repeat_interleave(4 // n_kv_heads, dim=1)
     v = m.split_heads(m.w_v(x), n_kv_heads).repeat_interleave(4 // n_kv_heads, dim=1)
