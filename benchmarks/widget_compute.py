@@ -14,15 +14,18 @@ import importlib
 import inspect
 import json
 import pkgutil
-import platform
 import statistics
 import sys
 import time
 from pathlib import Path
 
-import torch
 
-import selfattn.widgets as widgets_pkg
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import machine  # noqa: E402
+
+import selfattn.widgets as widgets_pkg  # noqa: E402
+from selfattn.threads import torch_threads  # noqa: E402
 
 TARGET_MS = 20.0
 
@@ -55,19 +58,18 @@ def main(argv=None) -> int:
     parser.add_argument("--steps", type=int, default=30)
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args(argv)
-    torch.set_num_threads(1)  # as in the notebooks (selfattn.book.setup)
     rows = []
-    for module, cls in widget_classes():
-        r = measure(cls, args.steps)
-        rows.append({"widget": f"{module}.{cls.__name__}", **r, "meets_target": r["median_ms"] < TARGET_MS})
+    with torch_threads(1):  # as in the notebooks (selfattn.book.setup)
+        for module, cls in widget_classes():
+            r = measure(cls, args.steps)
+            rows.append({"widget": f"{module}.{cls.__name__}", **r, "meets_target": r["median_ms"] < TARGET_MS})
     width = max(len(r["widget"]) for r in rows)
     print(f"{'widget':<{width}}  median ms  max ms  < {TARGET_MS:.0f} ms")
     for r in rows:
         print(f"{r['widget']:<{width}}  {r['median_ms']:9.2f}  {r['max_ms']:6.1f}  {'yes' if r['meets_target'] else 'NO'}")
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        meta = {"machine": platform.processor() or platform.machine(), "python": sys.version.split()[0],
-                "torch": torch.__version__, "threads": torch.get_num_threads(), "date": time.strftime("%Y-%m-%d")}
+        meta = machine.describe(threads=1)
         args.json.write_text(json.dumps({"meta": meta, "target_ms": TARGET_MS, "results": rows}, indent=2) + "\n")
     return 0
 

@@ -22,13 +22,10 @@ Writes benchmarks/results/widget_latency.json and .md. Needs chromium (apt-get i
 from __future__ import annotations
 
 import argparse
-import datetime
 import importlib
 import inspect
 import io
 import json
-import os
-import platform
 import pkgutil
 import statistics
 import subprocess
@@ -42,6 +39,9 @@ import nbformat
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "tests"))  # the browser helpers: tests/browser/jlab.py
+sys.path.insert(0, str(REPO / "benchmarks"))
+
+import machine  # noqa: E402
 
 import selfattn.widgets as widgets_pkg  # noqa: E402
 from browser import jlab  # noqa: E402
@@ -283,23 +283,14 @@ def measure(nb: jlab.LabNotebook, loc, stepper: Stepper, steps: int) -> dict:
     return row
 
 
-def machine() -> dict:
-    cpu = platform.processor() or ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+def machine_info() -> dict:
     try:
         chromium = subprocess.run([jlab.chromium_path(), "--version"], capture_output=True, text=True, timeout=30).stdout.strip()
     except Exception:  # reported as unknown rather than failing the run
         chromium = "unknown"
     from importlib.metadata import version
-    return {"cpu": cpu, "cores": os.cpu_count(), "load_average_1min": round(os.getloadavg()[0], 1), "python": platform.python_version(), "platform": platform.platform(),
-            "chromium": chromium, "jupyterlab": version("jupyterlab"), "ipywidgets": version("ipywidgets"),
-            "anywidget": version("anywidget"), "date": datetime.date.today().isoformat()}
+    return machine.describe(chromium=chromium, jupyterlab=version("jupyterlab"), ipywidgets=version("ipywidgets"),
+                            anywidget=version("anywidget"))
 
 
 def write_markdown(path: Path, data: dict) -> None:
@@ -385,7 +376,7 @@ def main(argv=None) -> int:
                 if not measured_any:
                     skipped.append(f"{label}: no slider, clickable heatmap, dropdown or toggle buttons to operate")
             page.evaluate("() => window.jupyterapp.shell.currentWidget.sessionContext.shutdown()")
-    data = {"machine": machine(), "steps": args.steps, "warmup": WARMUP,
+    data = {"machine": machine_info(), "steps": args.steps, "warmup": WARMUP,
             "targets_ms": {"heatmap_or_mask": HEATMAP_TARGET_MS, "any": ANY_TARGET_MS},
             "results": results, "skipped": skipped}
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -1,5 +1,7 @@
 """Shared plumbing for the efficient methods: validation, flattening of batch/head dimensions.
 
+(Integer arguments are checked with `selfattn.errors.check_int`.)
+
 Every method accepts q (..., n_q, d_k), k (..., n_k, d_k), v (..., n_k, d_v) as numpy arrays or
 torch tensors with any leading batch/head dimensions that broadcast, exactly like
 `selfattn.attention`. Internally each method works on three-dimensional tensors
@@ -65,13 +67,6 @@ def prepare(q, k, v, *, scale=None, same_length: str | None = None) -> Prepared:
     kt = kt.to(dtype).expand(lead + tuple(kt.shape[-2:])).reshape(-1, *kt.shape[-2:])   # (batch, n_k, d_k)
     vt = vt.to(dtype).expand(lead + tuple(vt.shape[-2:])).reshape(-1, *vt.shape[-2:])   # (batch, n_k, d_v)
     return Prepared(qt, kt, vt, tuple(lead), float(scale), as_numpy)
-
-
-def positive_int(value, name: str, minimum: int = 1) -> int:
-    """An integer >= minimum (bools and floats refused), or AttentionInputError naming it."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise AttentionInputError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
 
 
 def token_indices(indices, n: int, name: str) -> torch.Tensor:

@@ -22,9 +22,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ..errors import AttentionInputError
+from ..errors import AttentionInputError, check_int
 from . import _common
-from ._common import positive_int, prepare
+from ._common import prepare
 
 __all__ = ["BlockLayout", "block_sparse_attention", "layout_mask",
            "strided_layout", "fixed_layout", "bigbird_layout"]
@@ -45,8 +45,8 @@ class BlockLayout:
     name: str = "custom"
 
     def __post_init__(self):
-        positive_int(self.n, "n")
-        positive_int(self.block_size, "block_size")
+        check_int(self.n, "n", minimum=1)
+        check_int(self.block_size, "block_size", minimum=1)
         blocks = self.blocks
         if isinstance(blocks, np.ndarray) and blocks.dtype == np.bool_:
             blocks = torch.from_numpy(blocks.copy())
@@ -80,7 +80,7 @@ def layout_mask(layout: BlockLayout) -> torch.Tensor:
 
 
 def _block_ids(n: int, block_size: int):
-    nb = math.ceil(positive_int(n, "n") / positive_int(block_size, "block_size"))
+    nb = math.ceil(check_int(n, "n", minimum=1) / check_int(block_size, "block_size", minimum=1))
     c = torch.arange(nb)
     return nb, c.unsqueeze(1), c.unsqueeze(0)                        # (n_blocks, 1), (1, n_blocks)
 
@@ -90,7 +90,7 @@ def strided_layout(n: int, block_size: int, stride: int, *, causal: bool = True)
 
     With causal=False the pattern is mirrored (|c - c'| instead of c - c').
     """
-    stride = positive_int(stride, "stride")
+    stride = check_int(stride, "stride", minimum=1)
     nb, c, c2 = _block_ids(n, block_size)
     gap = c - c2                                                     # (n_blocks, n_blocks)
     if not causal:
@@ -103,8 +103,8 @@ def fixed_layout(n: int, block_size: int, stride: int, *, n_summary: int = 1, ca
     """Sparse Transformer, fixed: blocks are grouped into segments of `stride` blocks; block c sees
     every block of its own segment and the last `n_summary` blocks of every segment.
     """
-    stride = positive_int(stride, "stride")
-    n_summary = positive_int(n_summary, "n_summary")
+    stride = check_int(stride, "stride", minimum=1)
+    n_summary = check_int(n_summary, "n_summary", minimum=1)
     if n_summary > stride:
         raise AttentionInputError(f"n_summary must be at most stride={stride}, got {n_summary}")
     nb, c, c2 = _block_ids(n, block_size)
@@ -122,9 +122,9 @@ def bigbird_layout(n: int, block_size: int, *, window: int = 3, n_global: int = 
     blocks as global blocks (they see everything and everything sees them), and `n_random`
     extra blocks per query block drawn at random (seeded, so the layout is reproducible).
     """
-    window = positive_int(window, "window")
-    n_global = positive_int(n_global, "n_global", 0)
-    n_random = positive_int(n_random, "n_random", 0)
+    window = check_int(window, "window", minimum=1)
+    n_global = check_int(n_global, "n_global", minimum=0)
+    n_random = check_int(n_random, "n_random", minimum=0)
     nb, c, c2 = _block_ids(n, block_size)
     blocks = (c - c2).abs() <= window // 2                           # (n_blocks, n_blocks)
     blocks[:n_global, :] = True

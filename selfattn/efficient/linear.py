@@ -30,8 +30,8 @@ from typing import Callable
 import torch
 import torch.nn.functional as F
 
-from ..errors import AttentionInputError
-from ._common import positive_int, prepare
+from ..errors import AttentionInputError, check_choice, check_int
+from ._common import prepare
 
 __all__ = ["linear_attention", "FEATURE_MAPS", "FORMS"]
 
@@ -70,9 +70,8 @@ def linear_attention(q, k, v, *, causal: bool = True, feature_map="elu", form: s
     features (..., n, m). form: "parallel", "chunked" or "recurrent" (same result, different
     cost). eps keeps the division finite when every feature is 0.
     """
-    if form not in FORMS:
-        raise AttentionInputError(f"form must be one of {FORMS}, got {form!r}")
-    chunk_size = positive_int(chunk_size, "chunk_size")
+    check_choice(form, "form", FORMS)
+    chunk_size = check_int(chunk_size, "chunk_size", minimum=1)
     if isinstance(eps, bool) or not isinstance(eps, (int, float)) or not math.isfinite(eps) or eps < 0:
         raise AttentionInputError(f"eps must be a finite number >= 0, got {eps!r}")
     p = prepare(q, k, v, same_length="causal linear_attention" if causal else None)

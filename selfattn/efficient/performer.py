@@ -27,7 +27,8 @@ from dataclasses import dataclass
 
 import torch
 
-from ._common import positive_int, prepare
+from ..errors import check_int
+from ._common import prepare
 from .linear import kernel_attention
 
 __all__ = ["performer_attention", "performer_error", "random_projection", "PerformerError"]
@@ -37,8 +38,8 @@ def random_projection(d_k: int, n_features: int, *, orthogonal: bool = True, see
                       dtype: torch.dtype = torch.float32) -> torch.Tensor:
     """(n_features, d_k) random directions ω. orthogonal=True: stacked blocks of d_k orthonormal
     rows, each row rescaled to the length of a Gaussian vector (Choromanski et al., section 2.4)."""
-    d_k = positive_int(d_k, "d_k")
-    n_features = positive_int(n_features, "n_features")
+    d_k = check_int(d_k, "d_k", minimum=1)
+    n_features = check_int(n_features, "n_features", minimum=1)
     gen = torch.Generator().manual_seed(int(seed))
     if not orthogonal:
         return torch.randn(n_features, d_k, generator=gen, dtype=torch.float64).to(dtype)   # (n_features, d_k)
@@ -70,7 +71,7 @@ def performer_attention(q, k, v, n_features: int, *, orthogonal: bool = True, se
     number of random features m (more: slower, closer to softmax). seed fixes the random
     directions, so the same call gives the same answer.
     """
-    n_features = positive_int(n_features, "n_features")
+    n_features = check_int(n_features, "n_features", minimum=1)
     p = prepare(q, k, v, scale=scale)
     root = math.sqrt(p.scale)                                        # q·k·scale = (q·√scale)·(k·√scale)
     omega = random_projection(p.q.shape[-1], n_features, orthogonal=orthogonal, seed=seed, dtype=p.q.dtype)

@@ -23,9 +23,10 @@ import math
 import torch
 import torch.nn.functional as F
 
+from ..errors import check_int
 from ..masks import window as window_band
 from . import _common
-from ._common import positive_int, prepare, token_indices
+from ._common import prepare, token_indices
 
 __all__ = ["sliding_window_attention", "sliding_window_mask", "sliding_window_block_size"]
 
@@ -41,8 +42,8 @@ def sliding_window_block_size(window: int) -> int:
 
 def sliding_window_mask(n: int, window: int, *, causal: bool = True, global_tokens=None) -> torch.Tensor:
     """(n, n) boolean mask of what `sliding_window_attention` lets each query see (for pictures and tests)."""
-    n = positive_int(n, "n")
-    window = positive_int(window, "window")
+    n = check_int(n, "n", minimum=1)
+    window = check_int(window, "window", minimum=1)
     g = token_indices(global_tokens, n, "global_tokens")
     m = window_band(n, window, causal=causal)                        # (n, n)
     if g.numel():
@@ -65,7 +66,7 @@ def sliding_window_attention(q, k, v, window, *, causal: bool = True, global_tok
     (causality still applies when causal=True).
     """
     p = prepare(q, k, v, scale=scale, same_length="sliding_window_attention")
-    window = positive_int(window, "window")
+    window = check_int(window, "window", minimum=1)
     n = p.n_q
     g = token_indices(global_tokens, n, "global_tokens")
     q, k, v = p.q.contiguous(), p.k.contiguous(), p.v.contiguous()

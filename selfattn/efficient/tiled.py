@@ -25,7 +25,8 @@ from __future__ import annotations
 
 import torch
 
-from ._common import positive_int, prepare
+from ..errors import check_int
+from ._common import prepare
 
 __all__ = ["tiled_attention", "online_softmax_step", "QUERY_TILE"]
 
@@ -58,8 +59,8 @@ def tiled_attention(q, k, v, *, block_size: int, causal: bool = False, scale: fl
     query_block_size × block_size scores, whatever n is. causal uses the same alignment as
     `selfattn.attention` (query i sees keys 0..i) and skips blocks entirely in the future.
     """
-    block_size = positive_int(block_size, "block_size")
-    tile = QUERY_TILE if query_block_size is None else positive_int(query_block_size, "query_block_size")
+    block_size = check_int(block_size, "block_size", minimum=1)
+    tile = QUERY_TILE if query_block_size is None else check_int(query_block_size, "query_block_size", minimum=1)
     p = prepare(q, k, v, scale=scale)
     q, k_t, v = p.q, p.k.transpose(-2, -1), p.v                     # (batch, n_q, d_k), (batch, d_k, n_k), (batch, n_k, d_v)
     batch, n_q, n_k, d_v = q.shape[0], p.n_q, p.n_k, v.shape[-1]

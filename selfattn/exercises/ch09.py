@@ -11,7 +11,7 @@ import torch
 
 from ..explore import efficient as E
 from ..masks import window as window_mask
-from ._core import Exercise, Wrong, as_array, call, expect_close
+from ._core import Exercise, NotAttempted, Wrong, as_array, call, expect_close
 
 CHAPTER = "ch09"
 
@@ -124,41 +124,174 @@ reachable = Exercise(
     "reach of about 131k tokens, although information fades along such long chains.")
 
 
-# --- 3. how many scores does a window compute? -----------------------------------------------
+# --- 3. predict: how sharply does each kind of attention fetch one stored key? ------------------
 
-def _window_entries_solution(n, window):
-    w = min(window, n)
-    # queries 0..w-1 see 1..w keys (a triangle); the remaining n - w queries see w keys each
-    return w * (w + 1) // 2 + (n - w) * w
+RECALL_SETTING = {"n_keys": 256, "d_k": 16, "sharpness": 3.0}
 
 
-def _check_window_entries(fn):
-    for n, w in ((10, 3), (16, 16), (1024, 256), (5, 9), (7, 1), (16_384, 256)):
-        got = call(fn, n, w, what="your window_entries")
-        expected = E.window_entries(n, w)
-        try:
-            got_int = int(got)
-        except (TypeError, ValueError):
-            raise Wrong(f"window_entries should return a number, got {type(got).__name__}") from None
-        if got_int == expected and float(got) == expected:
+def recall_truth() -> tuple[float, float]:
+    """(softmax, linear) average weight on the right key in the recall experiment of section 9.5."""
+    r = E.retrieval_report(RECALL_SETTING["n_keys"], d_k=RECALL_SETTING["d_k"], sharpness=RECALL_SETTING["sharpness"])
+    return r.softmax_weight, r.linear_weight
+
+
+def _check_recall_prediction(answer):
+    if callable(answer):
+        answer = answer()
+    if answer is None or answer is ...:
+        raise NotAttempted
+    got = as_array(answer, "your prediction").reshape(-1)
+    if got.shape != (2,):
+        raise Wrong("give two numbers: (weight softmax attention puts on the right key, weight linear attention puts on it)")
+    soft, lin = (float(x) for x in got)
+    true_soft, true_lin = recall_truth()
+    n = RECALL_SETTING["n_keys"]
+    if not (0 <= soft <= 1 and 0 <= lin <= 1):
+        raise Wrong("a weight is a share of one row of weights: it lies between 0 and 1")
+    if lin > 0.3:
+        raise Wrong(f"you expected linear attention to fetch the key almost as well as softmax ({lin:.2f}); with "
+                    f"φ = elu + 1 the similarity grows only linearly with q·k, so the right key's weight stays close "
+                    f"to the uniform 1/{n} = {1 / n:.4f} (it is {true_lin:.4f})")
+    if soft < 0.3:
+        raise Wrong(f"you expected softmax attention to spread its weight ({soft:.2f}); exp turns the right key's "
+                    f"margin of about {RECALL_SETTING['sharpness']:g}·√d_k in score into a factor of thousands, so it "
+                    f"gets {true_soft:.2f} of the weight")
+    if abs(soft - true_soft) > 0.25 or not (true_lin / 4 <= lin <= 4 * true_lin):
+        raise Wrong(f"close in kind but not in size: the measured weights are {true_soft:.2f} (softmax) and "
+                    f"{true_lin:.4f} (linear); linear attention is within a small factor of 1/{n}")
+    return (f"softmax puts {true_soft:.2f} of its weight on the right key, linear attention {true_lin:.4f}, "
+            f"barely more than the uniform 1/{n}: a fixed feature map cannot make one key stand out")
+
+
+recall_prediction = Exercise(
+    CHAPTER, "recall_prediction",
+    f"before the next cell runs, predict (softmax weight, linear weight) on the right key when a query equals one of "
+    f"{RECALL_SETTING['n_keys']} stored keys (d_k = {RECALL_SETTING['d_k']}, queries scaled by "
+    f"{RECALL_SETTING['sharpness']:g})",
+    _check_recall_prediction,
+    "the right key scores about sharpness·√d_k = 12 and every other key about N(0, 9). Softmax compares exp(12) "
+    "with 255 terms of size about exp(4.5); elu + 1 turns a score into a number that grows like the score itself.",
+    "(0.9, 0.005)  # softmax: most of the weight; linear: about 1/256")
+
+
+# --- 4. design: a pattern that connects every pair in two layers -------------------------------
+
+DESIGN_N = 32
+DESIGN_MAX_DENSITY = 0.15
+
+
+def _design_solution(n):
+    # one global token: it gathers from everyone in layer 1, everyone reads it in layer 2
+    return E.local_global_random_mask(n, 1, n_global=1, causal=False)
+
+
+def _check_design(answer):
+    mask = call(answer, DESIGN_N, what="your design") if callable(answer) else answer
+    if mask is None or mask is ...:
+        raise NotAttempted
+    m = as_array(mask, "your mask")
+    if m.shape != (DESIGN_N, DESIGN_N):
+        raise Wrong(f"the mask should have shape (n, n) = ({DESIGN_N}, {DESIGN_N}), got {m.shape}")
+    m = torch.as_tensor(m).bool()
+    density = E.density(m)
+    depth = E.depth_to_full_context(m, causal=False)
+    if density > DESIGN_MAX_DENSITY:
+        how = " (that is full attention)" if bool(m.all()) else ""
+        raise Wrong(f"your pattern has density {density:.3f}{how}; the budget is {DESIGN_MAX_DENSITY}: "
+                    f"at most {int(DESIGN_MAX_DENSITY * DESIGN_N ** 2)} of the {DESIGN_N ** 2} scores")
+    if depth is None or depth > 2:
+        full_rows = [i for i in range(DESIGN_N) if bool(m[i].all())]
+        full_cols = [j for j in range(DESIGN_N) if bool(m[:, j].all())]
+        if full_rows and not set(full_rows) & set(full_cols):
+            raise Wrong(f"token {full_rows[0]} sees every key, but no query sees it back: a global token needs a full "
+                        "row (it gathers) and a full column (everyone reads it)")
+        layers = "never" if depth is None else f"only after {depth} layers"
+        raise Wrong(f"every pair is connected {layers}; a window alone reaches about w − 1 positions per layer, "
+                    "so two layers cannot span 32 tokens without a token that everyone sees")
+    return (f"density {density:.3f}, every pair connected in {depth} layer(s): a global token is a hub, which is "
+            "why Longformer and BigBird add them")
+
+
+design_pattern = Exercise(
+    CHAPTER, "design_pattern",
+    f"write design(n) -> a bidirectional (n, n) bool mask which, for n = {DESIGN_N}, has density at most "
+    f"{DESIGN_MAX_DENSITY} and lets information from every token reach every other token within 2 layers",
+    _check_design,
+    "E.local_global_random_mask(n, window, n_global=..., causal=False) builds window + global patterns; "
+    "E.density(mask) and E.depth_to_full_context(mask, causal=False) tell you how you are doing.",
+    _design_solution)
+
+
+# --- 5. debug: an online softmax that forgets a rescale ------------------------------------------
+
+def buggy_online_attention(scores, values, block_size):
+    """softmax(scores) @ values read one key block at a time (scores (n_q, n_k), values (n_k, d_v)). It has a bug."""
+    n_q, n_k = scores.shape
+    m = torch.full((n_q, 1), -math.inf, dtype=scores.dtype)       # running max
+    l_sum = torch.zeros(n_q, 1, dtype=scores.dtype)               # running sum of exp(s - m)
+    acc = torch.zeros(n_q, values.shape[1], dtype=scores.dtype)   # running sum of exp(s - m) v
+    for j0 in range(0, n_k, block_size):
+        s = scores[:, j0:j0 + block_size]                         # (n_q, block)
+        m_new = torch.maximum(m, s.amax(dim=-1, keepdim=True))    # (n_q, 1)
+        p = torch.exp(s - m_new)                                  # (n_q, block)
+        l_sum = l_sum * torch.exp(m - m_new) + p.sum(dim=-1, keepdim=True)
+        acc = acc + p @ values[j0:j0 + block_size]                # (n_q, d_v)
+        m = m_new
+    return acc / l_sum                                            # (n_q, d_v)
+
+
+def _online_solution(scores, values, block_size):
+    n_q, n_k = scores.shape
+    m = torch.full((n_q, 1), -math.inf, dtype=scores.dtype)
+    l_sum = torch.zeros(n_q, 1, dtype=scores.dtype)
+    acc = torch.zeros(n_q, values.shape[1], dtype=scores.dtype)
+    for j0 in range(0, n_k, block_size):
+        s = scores[:, j0:j0 + block_size]
+        m_new = torch.maximum(m, s.amax(dim=-1, keepdim=True))
+        alpha = torch.exp(m - m_new)                              # the bug: acc must be rescaled like l_sum
+        p = torch.exp(s - m_new)
+        l_sum = l_sum * alpha + p.sum(dim=-1, keepdim=True)
+        acc = acc * alpha + p @ values[j0:j0 + block_size]
+        m = m_new
+    return acc / l_sum
+
+
+def _check_online(fn):
+    for seed, spread, block in ((0, 1.0, 3), (1, 3.0, 4), (2, 1000.0, 5)):
+        g = torch.Generator().manual_seed(seed)
+        n_q, n_k, d_v = 4, 13, 3
+        s = spread * torch.randn(n_q, n_k, generator=g, dtype=torch.float64)            # (n_q, n_k)
+        s[:, -1] = s.amax(dim=-1) + 1.0                           # the max grows in the last block: a rescale is needed
+        v = torch.randn(n_k, d_v, generator=g, dtype=torch.float64)                      # (n_k, d_v)
+        got = as_array(call(fn, s.clone(), v.clone(), block, what="your online_attention"), "your output")
+        expected = torch.softmax(s, dim=-1) @ v                                          # (n_q, d_v)
+        if got.shape != tuple(expected.shape):
+            raise Wrong(f"the output should have shape (n_q, d_v) = {tuple(expected.shape)}, got {got.shape}")
+        got_t = torch.as_tensor(got, dtype=torch.float64)
+        if not bool(torch.isfinite(got_t).all()):
+            raise Wrong(f"with scores as large as ±{spread:.0f} your output is inf or NaN: take exp only of s − m_new "
+                        "and of m − m_new, both at most 0")
+        if torch.allclose(got_t, expected, atol=1e-6):
             continue
-        where = f"for n={n}, window={w}"
-        if got_int == n * w:
-            raise Wrong(f"{where} you returned n·window = {n * w}; the first window − 1 queries have fewer than "
-                        f"window keys before them (query 0 sees only itself), so the answer is {expected}")
-        raise Wrong(f"{where} expected {expected} scores (the True entries of masks.window({n}, {w})), got {got}")
-    return "a window computes about n·w scores, not n²/2: at n = 16,384 and w = 256 that is 3.1% of what causal attention computes"
+        if torch.allclose(got_t, buggy_online_attention(s, v, block), atol=1e-6):
+            raise Wrong("the output still matches the buggy version: when the max grows, acc (the sum of "
+                        "exp(s − m)·v) is a sum against the old max too and needs the same factor exp(m − m_new) as l")
+        raise Wrong(f"for block_size={block} your output differs from softmax(scores) @ values by up to "
+                    f"{float((got_t - expected).abs().max()):.3g}; every running sum must be re-expressed against "
+                    "the new max by the factor exp(m − m_new), at most 1")
+    return "l and acc are both sums against the running max: both take the factor exp(m − m_new) when it moves"
 
 
-window_entries = Exercise(
-    CHAPTER, "window_entries",
-    "write window_entries(n, window) -> the number of scores a causal sliding window computes",
-    _check_window_entries,
-    "query i sees min(i + 1, window) keys. Add that up over i = 0..n-1, or count masks.window(n, window) to check yourself.",
-    _window_entries_solution)
+fix_online_softmax = Exercise(
+    CHAPTER, "fix_online_softmax",
+    "ex.buggy_online_attention(scores, values, block_size) gives wrong outputs whenever a later block holds a larger "
+    "score; copy it as online_attention and fix it",
+    _check_online,
+    "compare what happens to l_sum and to acc when m_new > m. Both are sums of exp(s_j − m) terms.",
+    _online_solution)
 
 
-# --- 4. pick a window that meets a constraint ---------------------------------------------------
+# --- 6. pick a window that meets a constraint ---------------------------------------------------
 
 def _smallest_window_solution(n, n_layers):
     # the last token must reach the first: n_layers·(window - 1) >= n - 1
@@ -195,7 +328,7 @@ smallest_window = Exercise(
     _smallest_window_solution)
 
 
-# --- 5. linear attention as a recurrence ------------------------------------------------------
+# --- 7. linear attention as a recurrence ------------------------------------------------------
 
 def _linear_recurrent_solution(q, k, v):
     phi_q = torch.nn.functional.elu(q) + 1                  # (n, d_k), every entry > 0
@@ -240,4 +373,5 @@ linear_recurrent = Exercise(
     "Each step costs O(d_k·d_v) no matter how long the sequence is: this is why linear attention decodes like an "
     "RNN, and why state-space models such as Mamba are close relatives.")
 
-__all__ = ["merge_partials", "reachable", "window_entries", "smallest_window", "linear_recurrent"]
+__all__ = ["merge_partials", "reachable", "recall_prediction", "design_pattern", "fix_online_softmax",
+           "buggy_online_attention", "smallest_window", "linear_recurrent"]

@@ -9,11 +9,15 @@ selfattn.efficient and never build an n×n matrix.
 - `local_global_random_mask`: the token-level pattern of Longformer/BigBird (window + global + random).
 - `pattern_report`: what a pattern keeps and misses compared with full attention.
 - `receptive_field`: which tokens can reach which after L stacked layers of a pattern.
-- `window_entries`: how many scores a sliding window computes.
-- `draw_random_features`, `positive_features`, `random_feature_report`: FAVOR+ (Performer) as an
-  explicit approximate attention matrix, and its error.
-- `linear_attention_weights`: the attention matrix implied by kernelised linear attention.
-- `online_softmax_trace`: the running max, running sum and output of an online softmax, block by block.
+- `window_entries`: how many scores a sliding window computes; `density`: the fraction of the n²
+  query-key pairs a pattern computes (the one definition of density in chapter 9).
+- `positive_features`, `random_feature_report`: FAVOR+ (Performer) as an explicit approximate
+  attention matrix, and its error (the random directions are `selfattn.efficient.random_projection`'s).
+- `linear_attention_weights`: the attention matrix implied by kernelised linear attention;
+  `retrieval_report`: how sharply softmax and linear attention pick out one stored key.
+- `online_softmax_trace`: the running max, running sum and output of an online softmax, block by
+  block (each step is `selfattn.efficient.online_softmax_step`).
+- `tile_plan`: which (query tile, key block) pairs tiled attention computes, masks or skips.
 """
 from __future__ import annotations
 
@@ -23,23 +27,18 @@ from dataclasses import dataclass
 import torch
 
 from ..attention import attention
-from ..efficient import random_projection
-from ..errors import AttentionInputError, as_tensor, check_finite
-from ..masks import _positive_int, causal as causal_mask, window as window_mask
+from ..efficient import FEATURE_MAPS, online_softmax_step, random_projection
+from ..errors import AttentionInputError, as_tensor, check_choice, check_finite, check_int, check_positive
+from ..masks import causal as causal_mask, window as window_mask
 
 MAX_DEMO_N = 512          # these functions build (n, n) pictures; keep them small
 
 
 def _check_n(n, name: str = "n") -> int:
-    n = _positive_int(n, name)
-    if n > MAX_DEMO_N:
-        raise AttentionInputError(f"{name}={n} is too large for a dense picture; use at most {MAX_DEMO_N} "
-                                  "(the efficient methods in selfattn.efficient handle long sequences)")
-    return n
+    return check_int(n, name, minimum=1, maximum=MAX_DEMO_N,
+                     meaning="tokens in a dense picture; selfattn.efficient handles long sequences")
 
 
-def _check_nonneg_int(value, name: str) -> int:
-    return _positive_int(value, name, minimum=0)
 
 
 def _matrix(x, name: str, names: str) -> torch.Tensor:
@@ -79,12 +78,11 @@ def demo_inputs(n: int, *, d_k: int = 8, d_v: int | None = None, locality: float
     (In bidirectional attention the same term favours the last keys, not the nearest.)
     """
     n = _check_n(n)
-    d_k = _positive_int(d_k, "d_k")
-    d_v = d_k if d_v is None else _positive_int(d_v, "d_v")
-    if not isinstance(locality, (int, float)) or isinstance(locality, bool) or not math.isfinite(locality) or locality < 0:
-        raise AttentionInputError(f"locality must be a number >= 0, got {locality!r}")
-    if not isinstance(scale, (int, float)) or isinstance(scale, bool) or not math.isfinite(scale) or scale <= 0:
-        raise AttentionInputError(f"scale must be a positive number, got {scale!r}")
+    d_k = check_int(d_k, "d_k", minimum=1)
+    d_v = d_k if d_v is None else check_int(d_v, "d_v", minimum=1)
+    locality = 0.0 if (isinstance(locality, (int, float)) and not isinstance(locality, bool) and locality == 0) \
+        else check_positive(locality, "locality", meaning="score added per position, >= 0")
+    scale = check_positive(scale, "scale", meaning="standard deviation of q and k")
     g = torch.Generator().manual_seed(seed)
     q = scale * torch.randn(n, d_k, generator=g, dtype=torch.float64)     # (n, d_k)
     k = scale * torch.randn(n, d_k, generator=g, dtype=torch.float64)     # (n, d_k)
@@ -108,9 +106,9 @@ def local_global_random_mask(n: int, window: int, *, n_global: int = 0, n_random
     and does not see yet (BigBird's random part, here per token rather than per block).
     """
     n = _check_n(n)
-    window = _positive_int(window, "window")
-    n_global = _check_nonneg_int(n_global, "n_global")
-    n_random = _check_nonneg_int(n_random, "n_random")
+    window = check_int(window, "window", minimum=1)
+    n_global = check_int(n_global, "n_global", minimum=0)
+    n_random = check_int(n_random, "n_random", minimum=0)
     if n_global > n:
         raise AttentionInputError(f"n_global={n_global} must be at most n={n}")
     m = window_mask(n, window, causal=causal)                                      # (n, n)
@@ -138,6 +136,7 @@ class PatternReport:
     full_weights:  (n, n) exact attention (causal if the report is causal)
     n_computed:    scores the pattern computes
     n_full:        scores full attention computes (n² or n(n+1)/2 when causal)
+    n_pairs:       n_q·n_k, all query-key pairs (the denominator of `density`)
     missed_mass:   per query, the full-attention weight that falls outside the pattern, averaged
     max_error:     largest |output_pattern - output_full| over all entries
     """
@@ -147,18 +146,24 @@ class PatternReport:
     full_weights: torch.Tensor
     n_computed: int
     n_full: int
+    n_pairs: int
     missed_mass: float
     max_error: float
 
     @property
-    def fraction(self) -> float:
-        """Share of full attention's scores that the pattern computes."""
-        return self.n_computed / self.n_full
+    def density(self) -> float:
+        """Fraction of the n_q·n_k query-key pairs whose score the pattern computes."""
+        return self.n_computed / self.n_pairs
+
+    @property
+    def full_density(self) -> float:
+        """The same for full (causal) attention: 1, or (n + 1) / (2n) when causal."""
+        return self.n_full / self.n_pairs
 
     def summary(self) -> str:
-        return (f"computes {self.n_computed} of {self.n_full} scores ({100 * self.fraction:.1f}%); "
-                f"full attention's weight outside the pattern: {self.missed_mass:.3f} per query; "
-                f"max output error: {self.max_error:.3f}")
+        return (f"computes {self.n_computed} scores, density {self.density:.3f} (full attention: {self.n_full}, "
+                f"density {self.full_density:.3f}); full attention's weight outside the pattern: "
+                f"{self.missed_mass:.3f} per query; max output error: {self.max_error:.3f}")
 
 
 def pattern_report(q, k, v, mask, *, causal: bool = True) -> PatternReport:
@@ -175,7 +180,7 @@ def pattern_report(q, k, v, mask, *, causal: bool = True) -> PatternReport:
     kept = m & allowed
     missed = (full.weights * ~kept).sum(dim=-1)                                    # (n_q,)
     return PatternReport(mask=kept, weights=sparse.weights, full_weights=full.weights,
-                         n_computed=int(kept.sum()), n_full=int(allowed.sum()),
+                         n_computed=int(kept.sum()), n_full=int(allowed.sum()), n_pairs=n_q * n_k,
                          missed_mass=float(missed.mean()),
                          max_error=float((sparse.output - full.output).abs().max()))
 
@@ -188,7 +193,7 @@ def receptive_field(mask, n_layers: int) -> torch.Tensor:
     m = torch.as_tensor(mask)
     if m.dtype != torch.bool or m.dim() != 2 or m.shape[0] != m.shape[1]:
         raise AttentionInputError(f"mask must be a square bool tensor (n, n), got {m.dtype} of shape {tuple(m.shape)}")
-    n_layers = _check_nonneg_int(n_layers, "n_layers")
+    n_layers = check_int(n_layers, "n_layers", minimum=0)
     step = (m | torch.eye(m.shape[0], dtype=torch.bool)).to(torch.float64)         # (n, n)
     reach = torch.eye(m.shape[0], dtype=torch.float64)                             # (n, n)
     for _ in range(n_layers):
@@ -202,37 +207,26 @@ def window_entries(n: int, window: int, *, causal: bool = True) -> int:
     Causal: query i sees min(i + 1, window) keys. Not causal: min(i, window - 1) on the left,
     min(n - 1 - i, window - 1) on the right, and itself.
     """
-    n = _positive_int(n, "n")
-    window = _positive_int(window, "window")
+    n = check_int(n, "n", minimum=1)
+    window = check_int(window, "window", minimum=1)
     w = min(window, n)
     causal_count = w * n - w * (w - 1) // 2
     return causal_count if causal else 2 * causal_count - n
 
 
-# --- random features (Performer, FAVOR+) ------------------------------------------------------
+def density(mask) -> float:
+    """The density of a pattern: the fraction of the n_q·n_k query-key pairs whose score it computes.
 
-def draw_random_features(d_k: int, n_features: int, *, orthogonal: bool = True, seed: int = 0) -> torch.Tensor:
-    """(n_features, d_k) float64 Gaussian directions ω_r for positive random features.
-
-    The draw is the one `selfattn.efficient.random_projection` makes for the same seed (same
-    random stream, same construction), done with one batched QR so that pictures with many
-    features stay quick. orthogonal=True draws them in blocks of d_k mutually orthogonal
-    directions, each rescaled to the length of a Gaussian vector (Choromanski et al., 2021):
-    same expectation, lower variance.
+    The one definition used throughout chapter 9: full attention has density 1, causal attention
+    (n + 1) / (2n), a causal window of w about w / n.
     """
-    d_k = _positive_int(d_k, "d_k")
-    n_features = _positive_int(n_features, "n_features")
-    if not orthogonal:
-        return random_projection(d_k, n_features, orthogonal=False, seed=seed, dtype=torch.float64)
-    g = torch.Generator().manual_seed(int(seed))
-    n_blocks = -(-n_features // d_k)
-    gauss = torch.randn(n_blocks, d_k, d_k, generator=g, dtype=torch.float64)     # (n_blocks, d_k, d_k)
-    q_mat, r_mat = torch.linalg.qr(gauss)
-    q_mat = q_mat * torch.sign(torch.diagonal(r_mat, dim1=-2, dim2=-1))[:, None, :]  # uniformly random rotations
-    rows = q_mat.transpose(-2, -1).reshape(n_blocks * d_k, d_k)[:n_features]       # (n_features, d_k) orthonormal per block
-    lengths = torch.randn(n_features, d_k, generator=g, dtype=torch.float64).norm(dim=1)  # (n_features,)
-    return rows * lengths[:, None]                                                 # (n_features, d_k)
+    m = torch.as_tensor(mask)
+    if m.dtype != torch.bool or m.dim() != 2 or m.numel() == 0:
+        raise AttentionInputError(f"mask must be a bool tensor (n_q, n_k), got {m.dtype} of shape {tuple(m.shape)}")
+    return float(m.sum()) / m.numel()
 
+
+# --- random features (Performer, FAVOR+) ------------------------------------------------------
 
 def positive_features(x, omega) -> torch.Tensor:
     """φ(x)_r = exp(ω_r·x − |x|²/2) / √m for x (n, d_k) and ω (m, d_k): (n, m), all positive.
@@ -274,7 +268,7 @@ def random_feature_report(q, k, v, n_features: int, *, orthogonal: bool = True, 
     """Approximate softmax attention with n_features positive random features and measure the error."""
     qt, kt, vt = _qkv(q, k, v)
     d_k = qt.shape[1]
-    omega = draw_random_features(d_k, n_features, orthogonal=orthogonal, seed=seed)   # (n_features, d_k)
+    omega = random_projection(d_k, n_features, orthogonal=orthogonal, seed=seed, dtype=torch.float64)   # (F, d_k)
     phi_q = positive_features(qt / d_k ** 0.25, omega)                             # (n_q, n_features)
     phi_k = positive_features(kt / d_k ** 0.25, omega)                             # (n_k, n_features)
     kernel = phi_q @ phi_k.T                                                       # (n_q, n_k) ≈ exp(q·k/√d_k)
@@ -292,19 +286,11 @@ def random_feature_report(q, k, v, n_features: int, *, orthogonal: bool = True, 
 
 # --- linear attention -------------------------------------------------------------------------
 
-FEATURE_MAPS = {
-    "elu": lambda x: torch.nn.functional.elu(x) + 1.0,      # Katharopoulos et al. (2020)
-    "relu": lambda x: torch.relu(x),
-    "exp": lambda x: torch.exp(x),
-}
-
-
 def linear_attention_weights(q, k, *, feature_map: str = "elu", causal: bool = True) -> torch.Tensor:
     """(n_q, n_k) the attention matrix that kernelised linear attention implies but never builds:
     w_ij = φ(q_i)·φ(k_j) / Σ_j' φ(q_i)·φ(k_j') over the keys j' the query may see.
     """
-    if feature_map not in FEATURE_MAPS:
-        raise AttentionInputError(f"feature_map must be one of {sorted(FEATURE_MAPS)}, got {feature_map!r}")
+    check_choice(feature_map, "feature_map", sorted(FEATURE_MAPS))
     qt, kt, _ = _qkv(q, k)
     phi = FEATURE_MAPS[feature_map]
     kernel = phi(qt) @ phi(kt).T                                                   # (n_q, n_k)
@@ -312,6 +298,75 @@ def linear_attention_weights(q, k, *, feature_map: str = "elu", causal: bool = T
         kernel = kernel * causal_mask(qt.shape[0], kt.shape[0])
     total = kernel.sum(dim=-1, keepdim=True)                                       # (n_q, 1)
     return kernel / torch.where(total > 0, total, torch.ones_like(total))
+
+
+@dataclass(frozen=True)
+class RetrievalReport:
+    """How well attention fetches one stored value when the query matches exactly one key.
+
+    Each of the n_keys keys serves once as the query (scaled by `sharpness`); the right answer is
+    that key's own value. *_weight: the weight on the right key, averaged over the queries (1 is
+    perfect retrieval, 1/n_keys is a uniform average); *_error: |output - right value| / |right
+    value|, averaged. No mask: every key may be fetched.
+    """
+
+    n_keys: int
+    sharpness: float
+    softmax_weight: float
+    linear_weight: float
+    softmax_error: float
+    linear_error: float
+
+
+def retrieval_report(n_keys: int, *, d_k: int = 16, sharpness: float = 1.0, feature_map: str = "elu",
+                     seed: int = 0) -> RetrievalReport:
+    """Associative recall in one attention layer: softmax attention against linear attention.
+
+    Keys are random directions of length √d_k, so a query equal to key i scores q·k_i/√d_k = √d_k
+    on its own key and about N(0, 1) on the others; `sharpness` multiplies every query (a larger
+    weight matrix W_Q would do the same). Softmax turns that margin into a weight near 1 on the
+    right key; elu + 1 features grow only linearly, so linear attention's weights stay flat and
+    its output is close to the average of all values.
+    """
+    n_keys = _check_n(n_keys, "n_keys")
+    d_k = check_int(d_k, "d_k", minimum=1)
+    sharpness = check_positive(sharpness, "sharpness", meaning="factor applied to every query")
+    check_choice(feature_map, "feature_map", sorted(FEATURE_MAPS))
+    g = torch.Generator().manual_seed(seed)
+    k = torch.randn(n_keys, d_k, generator=g, dtype=torch.float64)                 # (n_keys, d_k)
+    k = k / k.norm(dim=1, keepdim=True) * math.sqrt(d_k)                           # (n_keys, d_k), length √d_k
+    v = torch.randn(n_keys, d_k, generator=g, dtype=torch.float64)                 # (n_keys, d_v)
+    q = sharpness * k                                                              # (n_keys, d_k): query i looks for key i
+    soft = attention(q, k, v).weights                                              # (n_keys, n_keys)
+    lin = linear_attention_weights(q, k, feature_map=feature_map, causal=False)     # (n_keys, n_keys)
+
+    def error(w):
+        return float(((w @ v - v).norm(dim=1) / v.norm(dim=1)).mean())
+
+    return RetrievalReport(n_keys, sharpness, float(soft.diagonal().mean()), float(lin.diagonal().mean()),
+                           error(soft), error(lin))
+
+
+def tile_plan(n: int, block_size: int, *, causal: bool = True, query_block_size: int | None = None) -> torch.Tensor:
+    """(query tiles, key blocks) int64: what `selfattn.efficient.tiled_attention` does with each tile.
+
+    0: skipped (a causal mask hides every key of the block from every query of the tile),
+    1: computed with a mask (the block crosses the diagonal), 2: computed in full. The rule is
+    tiled_attention's: a query tile i0..i1-1 visits key blocks that start before i1, and masks a
+    block whose last key lies after the tile's first query.
+    """
+    n = check_int(n, "n", minimum=1)
+    block_size = check_int(block_size, "block_size", minimum=1)
+    tile = block_size if query_block_size is None else check_int(query_block_size, "query_block_size", minimum=1)
+    i0 = torch.arange(0, n, tile).unsqueeze(1)                                     # (tiles, 1) first query of each tile
+    i1 = torch.clamp(i0 + tile, max=n)                                             # (tiles, 1) one past the last query
+    j0 = torch.arange(0, n, block_size).unsqueeze(0)                               # (1, blocks) first key of each block
+    j1 = torch.clamp(j0 + block_size, max=n)                                       # (1, blocks)
+    if not causal:
+        return torch.full((i0.shape[0], j0.shape[1]), 2, dtype=torch.long)
+    visited = j0 < i1                                                              # (tiles, blocks)
+    masked = visited & (j1 - 1 > i0)                                               # (tiles, blocks)
+    return visited.long() + (visited & ~masked).long()
 
 
 # --- online softmax ---------------------------------------------------------------------------
@@ -348,21 +403,19 @@ def online_softmax_trace(scores, values, block_size: int) -> list[OnlineStep]:
                                   f"got {tuple(s.shape)} and {tuple(vt.shape)}")
     check_finite(s, "scores")
     check_finite(vt, "values")
-    block_size = _positive_int(block_size, "block_size")
-    m, l_sum = -math.inf, 0.0
-    acc = torch.zeros(vt.shape[1], dtype=torch.float64)                            # (d_v,)
+    block_size = check_int(block_size, "block_size", minimum=1)
+    m = torch.full((1, 1), -math.inf, dtype=torch.float64)                        # (n_q=1, 1) running max
+    l_sum = torch.zeros(1, 1, dtype=torch.float64)                                 # (1, 1) running sum
+    acc = torch.zeros(1, vt.shape[1], dtype=torch.float64)                         # (1, d_v) unnormalised output
     steps = []
     for start in range(0, s.shape[0], block_size):
         stop = min(start + block_size, s.shape[0])
-        block = s[start:stop]                                                      # (block,)
-        block_max = float(block.max())
-        new_m = max(m, block_max)
-        rescale = math.exp(m - new_m) if math.isfinite(m) else 0.0
-        p = torch.exp(block - new_m)                                               # (block,)
-        l_sum = l_sum * rescale + float(p.sum())
-        acc = acc * rescale + p @ vt[start:stop]                                   # (d_v,)
-        m = new_m
-        steps.append(OnlineStep((start, stop), block_max, m, rescale, l_sum, acc / l_sum))
+        block = s[start:stop].unsqueeze(0)                                         # (1, block)
+        m_new, l_sum, acc = online_softmax_step(m, l_sum, acc, block, vt[start:stop])
+        rescale = float(torch.exp(m - m_new))                                      # 0 before the first block
+        m = m_new
+        steps.append(OnlineStep((start, stop), float(block.max()), float(m), rescale, float(l_sum),
+                                (acc / l_sum)[0]))
     return steps
 
 
@@ -375,7 +428,7 @@ def depth_to_full_context(mask, *, causal: bool = True, max_layers: int | None =
         raise AttentionInputError(f"mask must be a square bool tensor (n, n), got {m.dtype} of shape {tuple(m.shape)}")
     n = m.shape[0]
     target = causal_mask(n) if causal else torch.ones(n, n, dtype=torch.bool)    # (n, n)
-    limit = n if max_layers is None else _check_nonneg_int(max_layers, "max_layers")
+    limit = n if max_layers is None else check_int(max_layers, "max_layers", minimum=0)
     step = (m | torch.eye(n, dtype=torch.bool)).to(torch.float64)                 # (n, n)
     reach = torch.eye(n, dtype=torch.float64)                                      # (n, n)
     for layers in range(limit + 1):
