@@ -4,13 +4,14 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+NODE_STAMP := node/node_modules/.installed
 # make test spreads test files over two processes (CI has two cores); a file's tests stay together,
 # so each notebook runs in one kernel in order. `make test PARALLEL=` runs everything in one process.
 PARALLEL ?= -n 2 --dist loadfile
 
-.PHONY: setup lab answers test unit browser notebooks book learner lock bench latency clean
+.PHONY: setup lab answers test unit browser hub slides notebooks book learner lock bench latency clean
 
-setup: $(STAMP)
+setup: $(STAMP) $(NODE_STAMP)
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -20,20 +21,30 @@ $(STAMP): requirements.txt pyproject.toml
 	$(BIN)/python -m selfattn.tools.learner --init
 	touch $(STAMP)
 
+# Node tools from node/package-lock.json: JupyterHub's proxy (the hub test) and reveal.js (the
+# slides). Without npm this says so and the targets that need them skip or stop with a message.
+$(NODE_STAMP): node/package.json node/package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+	  npm ci --prefix node --no-audit --no-fund --loglevel=error && touch $(NODE_STAMP); \
+	else echo "npm not found: the JupyterHub test and make slides need Node.js 20+ and npm (apt-get install nodejs npm)"; fi
+
 lab: $(STAMP)  ## open the learner's edition (learner/) in JupyterLab at its start page; prints the URL; works as root
 	$(BIN)/python -m selfattn.tools.lab
 
 answers: $(STAMP)  ## open the answer key (notebooks/, every exercise solved) in JupyterLab: for instructors and authors
 	$(BIN)/python -m selfattn.tools.lab --answer-key
 
-test: $(STAMP)  ## every test, with networking off: unit tests, nbval over every notebook, the static book, the learner build, the browser tests where chromium exists
+test: $(STAMP) $(NODE_STAMP)  ## every test, with networking off: unit tests, nbval over every notebook, the static book, the learner build, the browser tests where chromium exists
 	$(BIN)/python -m selfattn.tools.offline $(BIN)/python -m pytest $(PARALLEL)
 
 unit: $(STAMP)  ## unit tests only (fast; no notebooks, no browser, nothing slow)
 	$(BIN)/python -m pytest tests -p no:nbval -o addopts=-ra -m "not browser and not slow"
 
-browser: $(STAMP)  ## the browser tests only: every chapter in JupyterLab, and the static book (needs chromium)
+browser: $(STAMP) $(NODE_STAMP)  ## the browser tests only: every chapter in JupyterLab, the static book, the hub, the slides (needs chromium)
 	$(BIN)/python -m pytest tests -p no:nbval -o addopts=-ra -m browser
+
+hub: $(STAMP) $(NODE_STAMP)  ## the workshop on a real JupyterHub: two learners, nbgitpuller links, an update (run it before a class)
+	$(BIN)/python -m pytest tests/hub -p no:nbval -o addopts=-ra -s
 
 notebooks: $(STAMP)  ## re-execute every notebook in place, as a clean Restart & Run All
 	$(BIN)/python -m selfattn.tools.execute notebooks/*.ipynb
