@@ -1,6 +1,6 @@
 """Images as sequences of tokens: cut a picture into square patches, as the Vision Transformer does.
 
-ViT (Dosovitskiy et al., 2020, "An Image is Worth 16x16 Words") cuts an image into a grid of
+ViT (Dosovitskiy et al., ICLR 2021, "An Image is Worth 16x16 Words") cuts an image into a grid of
 patch_size × patch_size squares, flattens each square into one vector, and from then on treats
 the patches exactly like words: a linear map to d_model, positions added, self-attention.
 
@@ -13,13 +13,11 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .errors import AttentionInputError, as_tensor, check_finite
+from .errors import AttentionInputError, as_tensor, check_finite, check_int
 
 
 def _patch_size(patch_size) -> int:
-    if isinstance(patch_size, bool) or not isinstance(patch_size, (int, np.integer)) or patch_size < 1:
-        raise AttentionInputError(f"patch_size must be a positive integer, got {patch_size!r}")
-    return int(patch_size)
+    return check_int(patch_size, "patch_size", minimum=1, meaning="side of a square patch in pixels")
 
 
 def _image(image) -> tuple[torch.Tensor, bool, bool]:
@@ -86,12 +84,28 @@ def patch_grid(height: int, width: int, patch_size: int) -> torch.Tensor:
     """(n_patches, 2) integer (row, column) of each patch in the grid, in patchify's order."""
     p = _patch_size(patch_size)
     for name, v in (("height", height), ("width", width)):
-        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1 or v % p:
+        if check_int(v, name, minimum=1) % p:
             raise AttentionInputError(f"{name} must be a positive multiple of patch_size={p}, got {v!r}")
     rows, cols = height // p, width // p
     r = torch.arange(rows).repeat_interleave(cols)                       # (n_patches,)
     c = torch.arange(cols).repeat(rows)                                  # (n_patches,)
     return torch.stack((r, c), dim=1)                                    # (n_patches, 2)
+
+
+def weights_on_grid(weights, height: int, width: int, patch_size: int, query: int) -> torch.Tensor:
+    """(rows, cols) the attention weights of one query patch laid back onto the grid of patches.
+
+    weights: (n_patches, n_patches) from attention over patchify's tokens (row = query patch).
+    """
+    p = _patch_size(patch_size)
+    grid = patch_grid(height, width, p)                                  # (n_patches, 2)
+    w = as_tensor(weights, "weights")
+    n = grid.shape[0]
+    if tuple(w.shape) != (n, n):
+        raise AttentionInputError(f"weights must have shape (n_patches={n}, n_patches={n}) for a "
+                                  f"{height}×{width} image in {p}×{p} patches, got shape {tuple(w.shape)}")
+    query = check_int(query, "query", minimum=0, maximum=n - 1, meaning="index of the query patch")
+    return w[query].reshape(height // p, width // p)                    # (rows, cols)
 
 
 def shapes_image() -> torch.Tensor:

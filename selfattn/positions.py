@@ -3,7 +3,7 @@
 Three ways a Transformer learns where a token sits:
 
 * ``sinusoidal(n, d_model)``: fixed sine/cosine waves added to the token vectors (Vaswani et al.,
-  2017, section 3.5). Position ``pos`` and pair ``i`` get angle ``pos / base^(2i/d_model)``.
+  2017, section 3.5). Position ``pos`` and pair ``r`` get angle ``pos / base^(2r/d_model)``.
 * ``LearnedPositions(max_len, d_model)``: one trainable vector per position, an ``nn.Embedding``
   table added to the token vectors (BERT, GPT-2, ViT). It has nothing to say about positions
   beyond ``max_len``.
@@ -16,31 +16,25 @@ Math layer: numpy and torch only.
 """
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import torch
 from torch import nn
 
-from .errors import AttentionInputError, as_tensor, check_finite, check_rank, shape_str
+from .errors import AttentionInputError, as_tensor, check_finite, check_int, check_number, check_rank, shape_str
 
 DEFAULT_BASE = 10000.0
 
 
 def _positive_int(value, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise AttentionInputError(f"{name} must be a positive integer, got {value!r}")
-    return int(value)
+    return check_int(value, name, minimum=1)
 
 
 def _check_base(base) -> float:
-    if isinstance(base, bool) or not isinstance(base, (int, float)) or not math.isfinite(base) or base <= 1:
-        raise AttentionInputError(f"base must be a finite number greater than 1 (the paper uses 10000), got {base!r}")
-    return float(base)
+    return check_number(base, "base", above=1, meaning="the paper uses 10000")
 
 
 def frequencies(d: int, *, base: float = DEFAULT_BASE, dtype=torch.float64) -> torch.Tensor:
-    """(d/2,) angular frequencies ω_i = base^(-2i/d), one per (sin, cos) or rotation pair.
+    """(d/2,) angular frequencies ω_r = base^(-2r/d), one per (sin, cos) or rotation pair r = 0 .. d/2-1.
 
     Pair 0 turns by one radian per position; the last pair turns almost base times more slowly.
     """
@@ -55,8 +49,8 @@ def frequencies(d: int, *, base: float = DEFAULT_BASE, dtype=torch.float64) -> t
 def sinusoidal(n: int, d_model: int, *, base: float = DEFAULT_BASE, dtype=None) -> torch.Tensor:
     """(n, d_model) fixed positional encodings of Vaswani et al. (2017):
 
-        PE[pos, 2i]   = sin(pos / base^(2i/d_model))
-        PE[pos, 2i+1] = cos(pos / base^(2i/d_model))
+        PE[pos, 2r]   = sin(pos / base^(2r/d_model))
+        PE[pos, 2r+1] = cos(pos / base^(2r/d_model))     (r counts feature pairs; the paper writes i)
 
     Add the result to the (n, d_model) token vectors. d_model must be even.
     """
@@ -85,9 +79,7 @@ class LearnedPositions(nn.Module):
         super().__init__()
         self.max_len = _positive_int(max_len, "max_len")
         self.d_model = _positive_int(d_model, "d_model")
-        if isinstance(init_std, bool) or not isinstance(init_std, (int, float)) or not init_std >= 0 \
-                or not math.isfinite(init_std):
-            raise AttentionInputError(f"init_std must be a finite number >= 0, got {init_std!r}")
+        init_std = check_number(init_std, "init_std", minimum=0, meaning="spread of the random start")
         g = None if seed is None else torch.Generator().manual_seed(int(seed))
         start = torch.randn(self.max_len, self.d_model, generator=g) * init_std   # (max_len, d_model)
         # _weight skips nn.Embedding's own random init, so a seeded table leaves torch's global RNG alone
@@ -143,7 +135,7 @@ def _positions(positions, n: int) -> torch.Tensor:
 
 
 def rotary_angles(n: int, d_k: int, *, base: float = DEFAULT_BASE) -> torch.Tensor:
-    """(n, d_k/2) float64 rotation angles: position m turns pair i by m·ω_i (radians)."""
+    """(n, d_k/2) float64 rotation angles θ: position p turns pair r by θ = p·ω_r (radians)."""
     n = _positive_int(n, "n")
     d_k = _positive_int(d_k, "d_k")
     if d_k % 2:
@@ -155,12 +147,12 @@ def rotary(x, positions=None, *, base: float = DEFAULT_BASE):
     """Rotary position embedding (RoPE, Su et al. 2021) applied to queries or keys.
 
     x: (..., n, d_k) numpy array or torch tensor, d_k even. positions: (n,) numbers, default
-    0..n-1. Features (2i, 2i+1) form pair i, which is rotated by the angle positions[m]·ω_i with
-    ω_i = base^(-2i/d_k) (neighbouring pairs, as in the paper; some libraries pair i with
-    i + d_k/2 instead, which is the same idea with the features stored in another order).
+    0..n-1. Features (2r, 2r+1) form pair r, which is rotated by the angle θ = positions[p]·ω_r with
+    ω_r = base^(-2r/d_k) (neighbouring pairs, as in the paper; some libraries pair feature r with
+    r + d_k/2 instead, which is the same idea with the features stored in another order).
 
-    Apply it to q and to k (never to v). Then (rotary(q)[m] · rotary(k)[j]) depends on the
-    positions only through j - m. Returns the same kind (numpy or torch) and dtype as x.
+    Apply it to q and to k (never to v). Then (rotary(q)[i] · rotary(k)[j]) depends on the
+    positions only through j - i. Returns the same kind (numpy or torch) and dtype as x.
     """
     as_numpy = isinstance(x, np.ndarray)
     t = as_tensor(x, "x")

@@ -19,6 +19,9 @@ def test_every_reference_solution_passes():
         "pe_by_hand": np.array([np.sin(2), np.cos(2), np.sin(0.02), np.cos(0.02)]),
         "sinusoidal": ex.solution_sinusoidal,
         "rotary": ex.solution_rotary,
+        "shift_prediction": (0, 6),
+        "rope_offset": 16,
+        "fixed_rope_attention": ex.fixed_rope_attention.reference(),
         "vit_tokens": (196, 768),
     }
     from selfattn.exercises import exercises
@@ -31,7 +34,7 @@ def test_every_reference_solution_passes():
 @pytest.mark.parametrize("answer", [None, ...])
 def test_placeholders_read_as_not_attempted(answer):
     for e in (ex.cross_shapes, ex.path_steps, ex.shuffled_outputs, ex.pe_by_hand, ex.sinusoidal, ex.rotary,
-              ex.vit_tokens):
+              ex.shift_prediction, ex.rope_offset, ex.fixed_rope_attention, ex.vit_tokens):
         assert e.evaluate(answer).passed is None
 
 
@@ -49,7 +52,8 @@ def test_cross_shapes_mistakes(answer, needle):
     assert r.passed is False and needle in r.message, r.message
 
 
-@pytest.mark.parametrize("answer,needle", [((1, 100), "99 times"), ((99, 99), "too many"), ((1, 1), "one update at a time"),
+@pytest.mark.parametrize("answer,needle", [((1, 100), "not the tokens"), ((1, 98), "token 99 itself"),
+                                           ((99, 99), "too many"), ((1, 1), "one step at a time"),
                                            ("x", "two whole numbers")])
 def test_path_steps_mistakes(answer, needle):
     r = verdict(ex.path_steps, answer)
@@ -144,4 +148,48 @@ def test_hints_and_solutions_print(capsys):
         e.hint()
         e.solution()
     out = capsys.readouterr().out
-    assert "def solution_sinusoidal" in out and "def solution_rotary" in out
+    assert "def sinusoidal(n, d_model)" in out and "def rotary(x)" in out
+
+
+def test_order_in_the_notebook():
+    from selfattn.exercises import exercises
+    assert [e.name for e in exercises("ch04")] == ["cross_shapes", "path_steps", "shuffled_outputs", "pe_by_hand",
+                                                   "sinusoidal", "rotary", "shift_prediction", "rope_offset",
+                                                   "fixed_rope_attention", "vit_tokens"]
+
+
+@pytest.mark.parametrize("answer,needle", [((6, 6), "only through the offset"), ((0, 0), "PE[pos + 5]"),
+                                           ((1, 6), "only through the offset"), ("many", "two whole numbers")])
+def test_shift_prediction_mistakes(answer, needle):
+    assert ex.shift_reference() == (0, 6)
+    r = verdict(ex.shift_prediction, answer)
+    assert r.passed is False and needle in r.message, r.message
+
+
+@pytest.mark.parametrize("answer,needle", [(24, "wrong sign"), (3, "stayed at position 3"), (13, "keep the offset"),
+                                           ("left", "one position")])
+def test_rope_offset_mistakes(answer, needle):
+    r = verdict(ex.rope_offset, answer)
+    assert r.passed is False and needle in r.message, r.message
+
+
+def test_rope_offset_score_depends_on_the_offset_only():
+    assert ex.rope_score(7, 3) == pytest.approx(ex.rope_score(20, 16), abs=1e-12)
+    assert ex.rope_score(7, 3) == pytest.approx(2.9775, abs=1e-4)
+    assert abs(ex.rope_score(7, 3) - ex.rope_score(20, 24)) > 0.1
+    assert "score is again 2.9775" in verdict(ex.rope_offset, 16).message
+
+
+def test_fixed_rope_attention_names_each_bug():
+    from selfattn import attention
+    from selfattn.positions import rotary
+    assert verdict(ex.fixed_rope_attention, ex.buggy_rope_attention).message.startswith(
+        "the keys are not rotated and the values are")
+    r = verdict(ex.fixed_rope_attention, lambda x, p: attention(rotary(3 * x, p), x, x).output)
+    assert r.passed is False and r.message.startswith("the keys are not rotated.")
+    r = verdict(ex.fixed_rope_attention, lambda x, p: attention(rotary(3 * x, p), rotary(x, p), rotary(x, p)).output)
+    assert r.passed is False and r.message.startswith("the values are rotated")
+    r = verdict(ex.fixed_rope_attention, lambda x, p: attention(3 * x, x, x).output)
+    assert r.passed is False and "differs at" in r.message
+    r = verdict(ex.fixed_rope_attention, lambda x, p: attention(rotary(3 * x, p), rotary(x, p), x).output[:, :4])
+    assert r.passed is False and "(6, 4)" in r.message

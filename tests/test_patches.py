@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from selfattn import AttentionInputError, attention
-from selfattn.patches import patch_grid, patchify, shapes_image, unpatchify
+from selfattn.patches import patch_grid, patchify, shapes_image, unpatchify, weights_on_grid
 
 
 def loop_patchify(img, p):
@@ -72,3 +72,16 @@ def test_shapes_image_has_twin_patches_that_find_each_other():
     top2 = set(w[0].topk(2).indices.tolist())
     assert top2 == {0, 15}                                       # the square attends to itself and its twin
     assert set(w[3].topk(2).indices.tolist()) == {3, 12}
+
+
+def test_weights_on_grid_lays_a_row_back_onto_the_patches():
+    w = torch.arange(16 * 16, dtype=torch.float64).reshape(16, 16)
+    g = weights_on_grid(w, 16, 16, 4, 5)
+    assert g.shape == (4, 4)
+    assert g[1, 1] == w[5, 5] and g[3, 0] == w[5, 12] and g[0, 3] == w[5, 3]
+    with pytest.raises(AttentionInputError, match="n_patches=16"):
+        weights_on_grid(w[:4], 16, 16, 4, 0)
+    with pytest.raises(AttentionInputError, match="query"):
+        weights_on_grid(w, 16, 16, 4, 16)
+    with pytest.raises(AttentionInputError, match="patch_size"):
+        weights_on_grid(w, 16, 16, 0, 0)

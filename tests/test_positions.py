@@ -272,3 +272,51 @@ def test_random_order_is_reproducible_and_moves_something():
             assert sorted(order) == list(range(n)) and order != list(range(n))
             assert order == xp.random_order(n, seed)
     assert xp.random_order(1, 0) == [0]
+
+
+def test_shifting_every_position_changes_nothing_with_rotary_and_everything_with_added_positions():
+    for kind, changed in (("none", 0), ("rotary", 0), ("sinusoidal", 6), ("learned", 6)):
+        cmp = xp.compare_shift("the cat sat on the mat", kind, 5)
+        assert cmp.n_changed == changed, kind
+    sin = xp.compare_shift("the cat sat on the mat", "sinusoidal", 5)
+    x = embed(sin.tokens).double()
+    pe = sinusoidal(11, 8, base=xp.DEMO_BASE, dtype=torch.float64)
+    h0, h5 = x + pe[:6], x + pe[5:11]                                    # positions 0..5 and 5..10
+    ref = (attention(3 * h5, h5, h5).output - attention(3 * h0, h0, h0).output).norm(dim=-1)
+    torch.testing.assert_close(sin.change, ref)
+    with pytest.raises(AttentionInputError, match="start"):
+        xp.compare_shift("the cat sat on the mat", "learned", 11)        # 6 tokens from 11 need 17 table rows
+
+
+def test_position_vectors_at_a_start():
+    p = xp.position_vectors(4, "sinusoidal", start=3)
+    torch.testing.assert_close(p, sinusoidal(7, 8, base=xp.DEMO_BASE)[3:])
+    assert xp.position_vectors(4, "rotary", start=3) is None
+    with pytest.raises(AttentionInputError, match="kind must be one of"):
+        xp.position_vectors(4, "absolute")
+
+
+def test_similarity_by_distance_normalised_and_rotation_arrows():
+    raw = xp.similarity_by_distance(10, 8)
+    norm = xp.similarity_by_distance(10, 8, normalised=True)
+    assert float(raw[0]) == pytest.approx(4.0) and float(norm[0]) == pytest.approx(1.0)
+    torch.testing.assert_close(norm, raw / 4.0)
+    assert float(norm[6]) == pytest.approx(sum(math.cos(6 * w) for w in (1, 0.1, 0.01, 0.001)) / 4)
+    pts, step = xp.rotation_arrows(8, 8)
+    assert pts.shape == (8, 4, 2)
+    torch.testing.assert_close(step, frequencies(8))
+    torch.testing.assert_close(pts[3, 0], torch.tensor([math.cos(3.0), math.sin(3.0)], dtype=torch.float64))
+    torch.testing.assert_close(pts.norm(dim=-1), torch.ones(8, 4, dtype=torch.float64))
+
+
+def test_order_comparison_counts():
+    cmp = xp.compare_orders("the cat sat on the mat", [5, 1, 2, 3, 4, 0], "rotary")
+    assert cmp.n_moved == 2 and cmp.n_changed == 6
+    none = xp.compare_orders("the cat sat on the mat", [5, 1, 2, 3, 4, 0], "none")
+    assert none.n_moved == 2 and none.n_changed == 0
+
+
+@pytest.mark.parametrize("strength", [-0.5, 10.5, True, float("nan"), "1"])
+def test_strength_is_checked_with_the_shared_validator(strength):
+    with pytest.raises(AttentionInputError, match="strength .*must be a finite number >= 0 and <= 10"):
+        xp.compare_orders("a b", [1, 0], "rotary", strength=strength)

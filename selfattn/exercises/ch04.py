@@ -10,6 +10,8 @@ import math
 import numpy as np
 import torch
 
+from ..attention import attention as _attention
+from ..explore.positions import compare_shift
 from ..positions import rotary as _rotary
 from ..positions import sinusoidal as _sinusoidal
 from ._core import Exercise, Wrong, as_array, call, expect_close, expect_shape, is_placeholder, NotAttempted
@@ -69,23 +71,28 @@ def _check_path_steps(answer):
     except (TypeError, ValueError):
         raise Wrong("answer with two whole numbers: (attention layers, recurrent steps)") from None
     if (attn, rnn) == (1, 99):
-        return "one attention layer compares token 1 with token 100 directly; a recurrent state needs 99 updates"
+        return ("one attention layer compares token 99 with token 0 directly; a recurrent state crosses "
+                "d = 99 - 0 = 99 steps")
     if attn != 1:
-        raise Wrong(f"{attn} attention layers is too many: in one layer token 100's query is compared with token "
-                    "1's key directly, whatever the distance")
+        raise Wrong(f"{attn} attention layers is too many: in one layer token 99's query is compared with token "
+                    "0's key directly, whatever the distance")
     if rnn == 100:
-        raise Wrong("count the updates between them: the state that has read token 1 must be updated at tokens "
-                    "2, 3, ..., 100, that is 99 times")
-    raise Wrong(f"{rnn} recurrent steps is not right: information from token 1 reaches token 100 one update at a time")
+        raise Wrong("count the steps between them, not the tokens: the state that has read token 0 is updated at "
+                    "tokens 1, 2, ..., 99, that is 99 steps (the distance 99 - 0)")
+    if rnn == 98:
+        raise Wrong("the state that has read token 0 must still be updated at token 99 itself: 99 steps in all")
+    raise Wrong(f"{rnn} recurrent steps is not right: information from token 0 reaches token 99 one step at a time")
 
 
 path_steps = Exercise(
     CHAPTER, "path_steps",
-    "Token 100 needs information from token 1. How many self-attention layers must it pass through at least, "
-    "and how many updates of a recurrent network's state? Answer (attention layers, recurrent steps).",
+    "Token 99 (positions count from 0) needs information from token 0. How many self-attention layers must it "
+    "pass through at least, and how many steps of a recurrent network's state? Answer (attention layers, "
+    "recurrent steps).",
     _check_path_steps,
     "In self-attention every query is compared with every key in the same layer. A recurrent network reads "
-    "one token per step and carries everything else in its state.",
+    "one token per step and carries everything else in its state: the path between positions i and j is "
+    "|i - j| steps long.",
     "steps_answer = (1, 99)")
 
 
@@ -139,12 +146,12 @@ def _check_pe_by_hand(answer):
     if np.allclose(got, expected, atol=1e-3):
         return "PE[2] = [sin 2, cos 2, sin 0.02, cos 0.02]"
     if np.allclose(got, expected[[1, 0, 3, 2]], atol=1e-3):
-        raise Wrong("sine and cosine are swapped: feature 2i holds the sine, feature 2i+1 the cosine")
+        raise Wrong("sine and cosine are swapped: feature 2r holds the sine, feature 2r+1 the cosine")
     if np.allclose(got, [math.sin(2), math.cos(2), math.sin(0.2), math.cos(0.2)], atol=1e-3):
-        raise Wrong("the second pair turns too fast: its frequency is 1/10000^(2i/d_model) with i = 1 and "
+        raise Wrong("the second pair turns too fast: its frequency is 1/10000^(2r/d_model) with r = 1 and "
                     "d_model = 4, that is 1/10000^(1/2) = 0.01, not 1/10000^(1/4)")
     if np.allclose(got, [math.sin(2), math.cos(2), math.sin(2), math.cos(2)], atol=1e-3):
-        raise Wrong("both pairs use the same frequency; pair i turns at 1/10000^(2i/d_model), so pair 1 is 100 times slower")
+        raise Wrong("both pairs use the same frequency; pair r turns at 1/10000^(2r/d_model), so pair 1 is 100 times slower")
     if np.allclose(got, [math.sin(math.radians(2)), math.cos(math.radians(2)), math.sin(math.radians(0.02)),
                          math.cos(math.radians(0.02))], atol=1e-4):
         raise Wrong("your calculator is in degrees; the angles here are radians (np.sin works in radians)")
@@ -155,8 +162,8 @@ pe_by_hand = Exercise(
     CHAPTER, "pe_by_hand",
     "Compute the sinusoidal encoding of position 2 for d_model = 4 (base 10000) as a vector of 4 numbers.",
     _check_pe_by_hand,
-    "There are two (sin, cos) pairs. Pair i turns at frequency ω_i = 1/10000^(2i/4): ω_0 = 1 and ω_1 = 0.01. "
-    "The pair at position pos is (sin(pos·ω_i), cos(pos·ω_i)).",
+    "There are two (sin, cos) pairs. Pair r turns at frequency ω_r = 1/10000^(2r/4): ω_0 = 1 and ω_1 = 0.01. "
+    "The pair at position pos is (sin(pos·ω_r), cos(pos·ω_r)).",
     "pe2 = np.array([np.sin(2), np.cos(2), np.sin(0.02), np.cos(0.02)])   # [0.909, -0.416, 0.020, 1.000]")
 
 
@@ -181,13 +188,13 @@ def _check_sinusoidal(fn):
         half = d_model // 2
         if np.allclose(got[:, :half], expected[:, 0::2], atol=1e-5) and np.allclose(got[:, half:], expected[:, 1::2], atol=1e-5):
             raise Wrong("you put all the sines first and then all the cosines; this book interleaves them: "
-                        "feature 2i is a sine and feature 2i+1 the cosine of the same angle")
+                        "feature 2r is a sine and feature 2r+1 the cosine of the same angle")
         if np.allclose(got[:, 0::2], expected[:, 1::2], atol=1e-5) and np.allclose(got[:, 1::2], expected[:, 0::2], atol=1e-5):
             raise Wrong("sine and cosine are swapped: even features (0, 2, ...) hold sines, odd ones cosines")
         i = np.arange(half)
         wrong_exp = np.arange(n)[:, None] / 10000 ** (i / d_model)
         if np.allclose(got[:, 0::2], np.sin(wrong_exp), atol=1e-5):
-            raise Wrong("the exponent is off by a factor 2: pair i uses 10000^(2i/d_model), where i counts pairs, "
+            raise Wrong("the exponent is off by a factor 2: pair r uses 10000^(2r/d_model), where r counts pairs, "
                         "not features (np.arange(0, d_model, 2) / d_model gives the exponents)")
         expect_close(got, expected, f"your sinusoidal({n}, {d_model})", atol=1e-5, names="(position, feature)")
     return "matches selfattn.positions.sinusoidal for (n, d_model) = (7, 6), (1, 2) and (50, 16)"
@@ -195,8 +202,8 @@ def _check_sinusoidal(fn):
 
 sinusoidal = Exercise(
     CHAPTER, "sinusoidal",
-    "Implement sinusoidal(n, d_model) -> (n, d_model) array with PE[pos, 2i] = sin(pos/10000^(2i/d_model)) "
-    "and PE[pos, 2i+1] = cos(pos/10000^(2i/d_model)).",
+    "Implement sinusoidal(n, d_model) -> (n, d_model) array with PE[pos, 2r] = sin(pos/10000^(2r/d_model)) "
+    "and PE[pos, 2r+1] = cos(pos/10000^(2r/d_model)).",
     _check_sinusoidal,
     "Make a column of positions (n, 1) and a row of frequencies (d_model/2,): their product is every angle at "
     "once. Fill the even columns with np.sin of it and the odd columns with np.cos (slices 0::2 and 1::2).",
@@ -238,24 +245,169 @@ def _check_rotary(fn):
             raise Wrong("you paired feature i with feature i + d_k/2 (the layout of GPT-NeoX and Hugging Face "
                         "Llama); it works as well, but here the pairs are neighbours: (0, 1), (2, 3), ...")
         if np.allclose(got, _rotary(x, -np.arange(n)), atol=1e-6):
-            raise Wrong("you rotate clockwise (by -m·ω); the convention here is (x1·cos − x2·sin, x1·sin + x2·cos)")
+            raise Wrong("you rotate clockwise (by -p·ω); the convention here is (x1·cos − x2·sin, x1·sin + x2·cos)")
         if np.allclose(got, x, atol=1e-9) and n > 1:
-            raise Wrong("your output equals the input: every position m > 0 should turn its pairs by m·ω_i")
+            raise Wrong("your output equals the input: every position p > 0 should turn its pairs by p·ω_r")
         expect_close(got, expected, f"your rotary on an ({n}, {d_k}) input", atol=1e-6, names="(position, feature)")
     return "your rotary matches selfattn.positions.rotary: queries and keys rotated by position"
 
 
 rotary = Exercise(
     CHAPTER, "rotary",
-    "Implement rotary(x) for x of shape (n, d_k), d_k even: rotate each neighbouring pair (x[2i], x[2i+1]) of "
-    "row m by the angle m·ω_i, ω_i = 1/10000^(2i/d_k).",
+    "Implement rotary(x) for x of shape (n, d_k), d_k even: rotate each neighbouring pair (x[2r], x[2r+1]) of "
+    "row p (the token at position p) by the angle θ = p·ω_r, ω_r = 1/10000^(2r/d_k).",
     _check_rotary,
     "A 2-D rotation by θ sends (a, b) to (a·cos θ − b·sin θ, a·sin θ + b·cos θ). Compute every angle at once "
     "as np.arange(n)[:, None] * omega, then work on x[:, 0::2] and x[:, 1::2] together.",
     solution_rotary)
 
 
-# --- 7. compute by hand: how many tokens is an image? --------------------------------------------
+# --- 8. predict, then check: shift every position -----------------------------------------------
+
+SHIFT_SENTENCE = "the cat sat on the mat"
+SHIFT = 5
+
+
+def shift_reference() -> tuple[int, int]:
+    """How many of the 6 outputs change when every position moves by SHIFT: (rotary, sinusoidal)."""
+    return (compare_shift(SHIFT_SENTENCE, "rotary", SHIFT).n_changed,
+            compare_shift(SHIFT_SENTENCE, "sinusoidal", SHIFT).n_changed)
+
+
+def _check_shift(answer):
+    if is_placeholder(answer):
+        raise NotAttempted
+    try:
+        rot, sin = (int(v) for v in answer)
+    except (TypeError, ValueError):
+        raise Wrong("answer with two whole numbers: (outputs changed with rotary, outputs changed with "
+                    "sinusoidal)") from None
+    ref_rot, ref_sin = shift_reference()
+    if (rot, sin) == (ref_rot, ref_sin):
+        return (f"rotary: {ref_rot} of 6 change, since every offset j - i is the same after the shift; "
+                f"sinusoidal: {ref_sin} of 6 change, since each token now carries the vector of another "
+                "absolute position")
+    if rot != ref_rot:
+        raise Wrong(f"with rotary positions {rot} outputs would change, but a RoPE score depends on the positions "
+                    "only through the offset j - i, and moving every token by 5 keeps every offset")
+    raise Wrong(f"with added sinusoidal positions {sin} outputs would change, but each token now gets PE[pos + 5] "
+                "instead of PE[pos]: a different vector, so every score and every value shifts a little")
+
+
+shift_prediction = Exercise(
+    CHAPTER, "shift_prediction",
+    'Predict: "the cat sat on the mat" is placed at positions 5..10 instead of 0..5, in the same order. How many '
+    "of its 6 outputs change value with rotary positions, and how many with added sinusoidal positions?",
+    _check_shift,
+    "Rotary: which quantity does a score depend on? Sinusoidal: is PE[pos + 5] the same vector as PE[pos]?",
+    "shift_answer = (0, 6)   # rotary: offsets unchanged; sinusoidal: new absolute vectors")
+
+
+# --- 9. design: place a key so that a RoPE score repeats ----------------------------------------
+
+ROPE_Q_POS, ROPE_K_POS, ROPE_NEW_Q_POS = 7, 3, 20
+
+
+def _rope_vectors() -> tuple[torch.Tensor, torch.Tensor]:
+    g = torch.Generator().manual_seed(11)
+    return torch.randn(8, generator=g, dtype=torch.float64), torch.randn(8, generator=g, dtype=torch.float64)
+
+
+def rope_score(q_pos: float, k_pos: float) -> float:
+    """(R at q_pos) q · (R at k_pos) k for the exercise's fixed q and k (d_k = 8, base 10000)."""
+    q, k = _rope_vectors()
+    rq = _rotary(q[None], torch.tensor([float(q_pos)]))                     # (1, 8)
+    rk = _rotary(k[None], torch.tensor([float(k_pos)]))                     # (1, 8)
+    return float(rq[0] @ rk[0])
+
+
+def _check_rope_offset(answer):
+    if is_placeholder(answer):
+        raise NotAttempted
+    try:
+        j = float(answer)
+    except (TypeError, ValueError):
+        raise Wrong(f"give one position for the key, got {answer!r}") from None
+    target = rope_score(ROPE_Q_POS, ROPE_K_POS)
+    got = rope_score(ROPE_NEW_Q_POS, j)
+    if abs(got - target) < 1e-9:
+        return (f"key at {j:g}: the offset j - i is {j - ROPE_NEW_Q_POS:g}, as before ({ROPE_K_POS} - {ROPE_Q_POS}),"
+                f" so the score is again {target:.4f}")
+    if j == ROPE_NEW_Q_POS + (ROPE_Q_POS - ROPE_K_POS):
+        raise Wrong(f"the key now sits {ROPE_Q_POS - ROPE_K_POS} positions after the query, but before it sat "
+                    f"{ROPE_Q_POS - ROPE_K_POS} positions before it: the offset j - i has the wrong sign "
+                    f"(score {got:.4f} instead of {target:.4f})")
+    if j == ROPE_K_POS:
+        raise Wrong(f"the key stayed at position {ROPE_K_POS}; RoPE does not care about absolute positions, only "
+                    f"about j - i, which is now {ROPE_K_POS - ROPE_NEW_Q_POS} instead of {ROPE_K_POS - ROPE_Q_POS}")
+    raise Wrong(f"with the key at {j:g} the score is {got:.4f}, not {target:.4f}: keep the offset j - i = "
+                f"{ROPE_K_POS} - {ROPE_Q_POS} of the first placement")
+
+
+rope_offset = Exercise(
+    CHAPTER, "rope_offset",
+    f"Design: with rotary positions a query at position {ROPE_Q_POS} and a key at position {ROPE_K_POS} have some "
+    f"score s. The query moves to position {ROPE_NEW_Q_POS}. Where must the key sit for the score to be s again?",
+    _check_rope_offset,
+    "(R_i q)·(R_j k) = qᵀ R_{j-i} k: the score depends on i and j only through j - i.",
+    f"{ROPE_NEW_Q_POS + ROPE_K_POS - ROPE_Q_POS}   # j - i = 3 - 7 = -4 again: j = 20 - 4")
+
+
+# --- 10. debug: rotary positions applied to the wrong vectors -----------------------------------
+
+def buggy_rope_attention(x, positions):
+    """Meant to be self-attention with rotary positions (Q = 3X, K = V = X): rotate queries and keys by
+    position, never values. It has two bugs."""
+    q = _rotary(3 * x, positions)                                           # (n, d_model)
+    k = x                                                                   # (n, d_model)
+    v = _rotary(x, positions)                                               # (n, d_model)
+    return _attention(q, k, v).output                                       # (n, d_model)
+
+
+def _fixed_rope_solution(x, positions):
+    q = _rotary(3 * x, positions)                                           # (n, d_model) rotated
+    k = _rotary(x, positions)                                               # (n, d_model) rotated too
+    return _attention(q, k, x).output                                       # values stay as they are
+
+
+def _rope_variant(x, pos, *, rotate_k: bool, rotate_v: bool) -> np.ndarray:
+    q = _rotary(3 * x, pos)
+    k = _rotary(x, pos) if rotate_k else x
+    v = _rotary(x, pos) if rotate_v else x
+    return _attention(q, k, v).output.numpy()
+
+
+def _check_fixed_rope(fn):
+    x = torch.randn(6, 8, generator=torch.Generator().manual_seed(5), dtype=torch.float64)   # (n=6, d_model=8)
+    pos = torch.arange(6, dtype=torch.float64)
+    got = as_array(call(fn, x.clone(), pos.clone(), what="fixed_rope_attention"), "your output")
+    expect_shape(got, (6, 8), "your output (n=6, d_model=8)")
+    for rotate_k, rotate_v, why in ((False, True, "the keys are not rotated and the values are"),
+                                    (False, False, "the keys are not rotated"),
+                                    (True, True, "the values are rotated")):
+        if np.allclose(got, _rope_variant(x, pos, rotate_k=rotate_k, rotate_v=rotate_v), atol=1e-9):
+            tail = (" A rotated value carries its absolute position into the output; RoPE only rotates q and k."
+                    if rotate_v else " Only when both q and k are rotated does the score depend on j - i alone.")
+            raise Wrong(f"{why}.{tail}")
+    expect_close(got, _rope_variant(x, pos, rotate_k=True, rotate_v=False), "your output", atol=1e-9,
+                 names="(token, feature)")
+    shifted = as_array(call(fn, x.clone(), pos + 10, what="fixed_rope_attention"), "your output at positions 10..15")
+    if not np.allclose(shifted, got, atol=1e-9):
+        raise Wrong("your output changes when every position moves by 10; with RoPE on q and k only it must not")
+    return "queries and keys rotated, values left alone: shifting every position by 10 changes nothing"
+
+
+fixed_rope_attention = Exercise(
+    CHAPTER, "fixed_rope_attention",
+    "Debug: buggy_rope_attention(x, positions) has two bugs. Write fixed_rope_attention(x, positions): "
+    "Q = rotary(3x), K = rotary(x), V = x.",
+    _check_fixed_rope,
+    "Which of q, k and v does RoPE rotate? Compare each line of the buggy function with the formula "
+    "(R_i q)·(R_j k).",
+    _fixed_rope_solution)
+
+
+# --- 11. compute by hand: how many tokens is an image? --------------------------------------------
 
 def _check_vit_tokens(answer):
     if is_placeholder(answer):
