@@ -20,6 +20,8 @@ SELFATTN_REQUIRE_BROWSER=1, as in CI). Run it alone before a workshop: `make hub
 """
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import re
 import subprocess
@@ -68,22 +70,21 @@ def git(*args, cwd: Path) -> str:
 
 
 def publish(instructor: Path, course: Path) -> None:
-    """What the instructor runs: build the edition branch in their clone, push it."""
-    run = subprocess.run([sys.executable, "-c", (
-        "import sys; from pathlib import Path; from selfattn.tools import learner; "
-        "repo = Path(sys.argv[1]); "
-        "print(learner.publish_branch('learner-edition', sorted((repo / 'notebooks').glob('[0-9][0-9]_*.ipynb')), repo=repo))"),
-        str(instructor)], capture_output=True, text=True, timeout=300)
-    assert run.returncode == 0, run.stderr
+    """What the instructor runs in their clone, `python -m selfattn.tools.learner --branch
+    learner-edition` (called in-process, to spare a second start of torch), then a push."""
+    from selfattn.tools import learner
+    learner.publish_branch("learner-edition", sorted((instructor / "notebooks").glob("[0-9][0-9]_*.ipynb")),
+                           repo=instructor)
     git("push", "-q", course.as_uri(), "learner-edition", cwd=instructor)
 
 
 def start_link(hub_url: str, course: Path) -> str:
-    """The start page's JupyterHub link, as `python -m selfattn.tools.links` prints it."""
-    out = subprocess.run([sys.executable, "-m", "selfattn.tools.links", "--repo", course.as_uri(), "--hub", hub_url],
-                         cwd=REPO, capture_output=True, text=True, timeout=60)
-    assert out.returncode == 0, out.stderr
-    row = next(line for line in out.stdout.splitlines() if line.startswith("| 00_start_here"))
+    """The start page's JupyterHub link, as `python -m selfattn.tools.links --repo ... --hub ...` prints it."""
+    from selfattn.tools import links
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert links.main(["--repo", course.as_uri(), "--hub", hub_url]) == 0
+    row = next(line for line in out.getvalue().splitlines() if line.startswith("| 00_start_here"))
     return re.search(r"\[open\]\(([^)]+)\)", row).group(1)
 
 
@@ -118,50 +119,63 @@ JS_SAVE = """async () => {
 }"""
 
 
-def follow(page, link: str, user: str) -> None:
-    """Click the link as a learner: log in if asked, wait for the pull, land on the start page."""
+def click_link(page, link: str, user: str) -> None:
+    """Click the link as a learner and log in if asked (the hub then starts their server)."""
     page.goto(link, wait_until="domcontentloaded")
     if page.locator("#username_input").count():
         page.fill("#username_input", user)
         page.fill("#password_input", "any password")
         page.click("#login_submit")
+
+
+def land(page, user: str) -> None:
+    """Wait for the pull and for the start page open in JupyterLab with its kernel ready."""
     page.wait_for_url(re.compile(rf"/user/{user}/lab/tree/{COURSE}/{re.escape(START)}"), timeout=150_000)
     page.wait_for_function(jlab.JS_NOTEBOOK_READY, timeout=150_000, polling=250)
 
 
-def wait_idle(page, timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    idle_since = None
-    while time.monotonic() < deadline:
-        if page.evaluate(jlab.JS_KERNEL_IDLE):
-            idle_since = idle_since or time.monotonic()
-            if time.monotonic() - idle_since > 0.5:
-                return
-        else:
-            idle_since = None
-        time.sleep(0.1)
-    raise TimeoutError("kernel still busy")
+JS_RUN_ALL_NOWAIT = """() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); return true; }"""
+JS_ALL_RAN = """() => {
+  const panel = window.jupyterapp.shell.currentWidget;
+  const k = panel.sessionContext.session && panel.sessionContext.session.kernel;
+  const code = panel.content.widgets.filter(c => c.model.type === 'code' && c.model.sharedModel.getSource().trim());
+  return !!k && k.status === 'idle' && code.every(c => c.model.executionCount !== null);
+}"""
 
 
-def learner_session(page, link: str, user: str) -> dict:
-    follow(page, link, user)
-    cells = page.evaluate(jlab.JS_CELLS)
-    check = page.evaluate(JS_CELL_TEXT, CHECK)
-    stored = [c for c in cells if c["type"] == "code" and c["n_outputs"]]
-    assert stored, "the learner's edition must keep the chapter's stored outputs"
-    assert check and check["n_outputs"] == 0 and "d_head = ..." in check["source"], check
-    page.evaluate(jlab.JS_RUN_ALL)
-    wait_idle(page)
-    errors = [e for c in page.evaluate(jlab.JS_CELLS) for e in c["errors"]]
-    assert not errors, f"{user}: the chapter fails on the hub: {errors}"
-    before = page.evaluate(JS_CELL_TEXT, CHECK)["text"]
-    assert "not attempted yet" in before.lower(), before
-    page.evaluate(JS_ANSWER_AND_RUN, [CHECK, f"{ANSWERS[user]}\n{CHECK}"])
-    wait_idle(page)
-    after = page.evaluate(JS_CELL_TEXT, CHECK)["text"]
-    assert "✔ Correct" in after, after
-    assert page.evaluate(JS_SAVE)
-    return {"before": before, "after": after}
+def _lap(what: str, since: list) -> None:
+    now = time.monotonic()
+    print(f"  {what}: {now - since[0]:.1f} s", flush=True)
+    since[0] = now
+
+
+def learners_take_the_class(pages: dict, link: str, t: list) -> None:
+    """Both learners at once, as in a room: click, land, run the chapter, answer, save."""
+    for user, page in pages.items():
+        click_link(page, link, user)
+    for user, page in pages.items():
+        land(page, user)
+        _lap(f"{user}: logged in, book pulled, start page open", t)
+        cells = page.evaluate(jlab.JS_CELLS)
+        check = page.evaluate(JS_CELL_TEXT, CHECK)
+        assert [c for c in cells if c["type"] == "code" and c["n_outputs"]], \
+            "the learner's edition must keep the chapter's stored outputs"
+        assert check and check["n_outputs"] == 0 and "d_head = ..." in check["source"], check
+        page.evaluate(JS_RUN_ALL_NOWAIT)
+    for user, page in pages.items():
+        page.wait_for_function(JS_ALL_RAN, timeout=150_000, polling=250)
+        _lap(f"{user}: ran the chapter", t)
+        errors = [e for c in page.evaluate(jlab.JS_CELLS) for e in c["errors"]]
+        assert not errors, f"{user}: the chapter fails on the hub: {errors}"
+        before = page.evaluate(JS_CELL_TEXT, CHECK)["text"]
+        assert "not attempted yet" in before.lower(), before
+        page.evaluate(JS_ANSWER_AND_RUN, [CHECK, f"{ANSWERS[user]}\n{CHECK}"])
+        page.wait_for_function("(n) => { const r = (%s)(n); return r && r.text.includes('Correct'); }" % JS_CELL_TEXT,
+                               arg=CHECK, timeout=60_000, polling=250)
+        after = page.evaluate(JS_CELL_TEXT, CHECK)["text"]
+        assert "✔ Correct" in after, after
+        assert page.evaluate(JS_SAVE)
+        _lap(f"{user}: answered the exercise and saved", t)
 
 
 def test_two_learners_pull_the_book_answer_and_keep_their_work_through_an_update(needs, tmp_path):
@@ -172,15 +186,16 @@ def test_two_learners_pull_the_book_answer_and_keep_their_work_through_an_update
     instructor = tmp_path / "instructor"
     git("clone", "-q", "--depth", "1", (REPO).as_uri(), str(instructor), cwd=tmp_path)
     publish(instructor, course)
+    t = [t0]
+    _lap("course repository published", t)
 
     with hubmod.Hub(tmp_path / "hub", users=tuple(ANSWERS)) as hub, jlab.browser_session() as browser:
+        _lap("hub started", t)
         link = start_link(hub.url, course)
         assert "/hub/user-redirect/git-pull?" in link and quote("learner/00_start_here.ipynb", safe="") in link
-        pages = {}
+        pages = {user: browser.new_context(viewport={"width": 1280, "height": 900}).new_page() for user in ANSWERS}
+        learners_take_the_class(pages, link, t)
         for user in ANSWERS:
-            context = browser.new_context(viewport={"width": 1280, "height": 900})
-            pages[user] = context.new_page()
-            learner_session(pages[user], link, user)
             saved = (hub.home(user) / COURSE / START).read_text()
             assert ANSWERS[user] in saved, f"{user}'s answer is not saved in their home"
 
@@ -192,10 +207,13 @@ def test_two_learners_pull_the_book_answer_and_keep_their_work_through_an_update
         nbformat.write(nb, chapter1)
         git("commit", "-qam", "Chapter 1: a note for today's class", cwd=instructor)
         publish(instructor, course)
+        _lap("instructor's update published", t)
 
         # ada follows the same link again: the change arrives, her answer stays
         ada = pages["ada"]
-        follow(ada, link, "ada")
+        click_link(ada, link, "ada")
+        land(ada, "ada")
+        _lap("ada pulled the update", t)
         home = hub.home("ada") / COURSE
         assert NOTE in (home / "learner" / "01_why_attention.ipynb").read_text(), "the instructor's change did not arrive"
         assert ANSWERS["ada"] in (home / START).read_text(), "the learner's answer was lost in the update"
