@@ -9,7 +9,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-REQUIRED = ("numpy", "torch", "matplotlib", "ipywidgets", "anywidget", "jupyterlab", "nbval")
+REQUIRED = ("numpy", "torch", "matplotlib", "ipywidgets", "anywidget", "jupyterlab")   # what a reader needs
 
 
 @dataclass(frozen=True)
@@ -96,7 +96,7 @@ def _notebooks() -> Check:
     here = Path(__file__).resolve().parent.parent / "notebooks"
     found = sorted(p.name for p in here.glob("[0-9][0-9]_*.ipynb")) if here.exists() else []
     ok = bool(found)
-    return Check("chapters found", ok, f"{len(found)} notebooks" if ok else "notebooks/ not found next to the package")
+    return Check("chapters found", ok, f"{len(found)} chapters" if ok else "notebooks/ not found next to the package")
 
 
 def run() -> Report:
