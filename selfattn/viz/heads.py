@@ -25,7 +25,8 @@ def head_grid(weights, tokens: Sequence[str] | None = None, names: Sequence[str]
     (selfattn.explore.heads) whose tokens, names, mask and query are used unless given here.
     names: one label per head. mask: (n, n) bool, True where a query may attend (computed by the
     math, e.g. selfattn.masks.causal(n)); blocked cells are grey and hatched. query: outline that
-    row in every panel. ncols: panels per row (default 2, or 3 for n <= 6), so the figure stays
+    row in every panel. ncols: panels per row (default 2; 3 for n <= 6 when that fills every
+    row), so the figure stays
     about 7 in wide and its smallest text at least 9 px at a 1024 px notebook. title and
     suptitle are the same thing (the figure's title). Returns the Figure.
     """
@@ -48,7 +49,9 @@ def head_grid(weights, tokens: Sequence[str] | None = None, names: Sequence[str]
         raise ValueError(f"need {n} tokens and {n_heads} head names, got {len(tokens)} and {len(names)}")
     m = None if mask is None else to_numpy(mask).astype(bool)
     count = n_layers * n_heads
-    ncols = max(1, min(count, ncols or (3 if n <= 6 else 2)))
+    if ncols is None:                                                # 3 across only when it fills the rows
+        ncols = 3 if n <= 6 and count % 3 == 0 else 2
+    ncols = max(1, min(count, ncols))
     nrows = -(-count // ncols)
     cell = min((WIDTH - 0.6) / ncols, 0.3 * n + 1.6)
     fig, axes = plt.subplots(nrows, ncols, figsize=(cell * ncols + 0.6, cell * nrows + 0.4), squeeze=False)
@@ -89,9 +92,10 @@ def neighbour_task_figure(results, *, smooth: int = 10):
         k = max(1, min(smooth, len(loss)))
         running = np.convolve(loss, np.ones(k) / k, mode="valid")
         steps = np.arange(k, len(loss) + 1)
-        colour = PALETTE[(r.n_heads - 1) % len(PALETTE)]
-        ax.plot(steps, running, color=colour, marker=markers[r.n_heads % len(markers)], markevery=40,
-                markersize=5, linewidth=1.4, label=f"{r.n_heads} head(s) of width {r.d_head}, seed {r.seed}")
+        heads = f"{r.n_heads} head" + ("s" if r.n_heads > 1 else "")
+        ax.plot(steps, running, color=PALETTE[idx % len(PALETTE)], marker=markers[r.n_heads % len(markers)],
+                markevery=(5 * idx, 40), markersize=5, linewidth=1.4,
+                label=f"{heads} of width {r.d_head}, seed {r.seed}")
     ax.set_ylim(0, None)
     ax.set_xlabel("training step")
     ax.set_ylabel(f"loss, bits per answer (mean of {smooth})")
@@ -111,7 +115,7 @@ def split_heads_figure(n: int, d_model: int, n_heads: int):
     fig = plt.figure(figsize=(8.0, 2.4))
     grid = fig.add_gridspec(1, 2 + n_heads, width_ratios=[d_model, 0.35 * d_model] + [d_head] * n_heads)
     ax = fig.add_subplot(grid[0, 0])
-    ax.imshow(full, cmap=cmap, vmin=-0.5, vmax=n_heads - 0.5, aspect="equal")
+    ax.imshow(full, cmap=cmap, vmin=-0.5, vmax=n_heads - 0.5, aspect="auto")
     ax.set_xticks(np.arange(-0.5, d_model, d_head), [str(int(x + 0.5)) for x in np.arange(-0.5, d_model, d_head)],
                   fontsize=8)
     ax.set_yticks(range(n), [str(i) for i in range(n)], fontsize=8)
@@ -124,7 +128,7 @@ def split_heads_figure(n: int, d_model: int, n_heads: int):
     arrow.text(0.5, 0.62, "view +\ntranspose", ha="center", va="bottom", fontsize=8)
     for h in range(n_heads):
         axh = fig.add_subplot(grid[0, 2 + h])
-        axh.imshow(np.full((n, d_head), h), cmap=cmap, vmin=-0.5, vmax=n_heads - 0.5, aspect="equal")
+        axh.imshow(np.full((n, d_head), h), cmap=cmap, vmin=-0.5, vmax=n_heads - 0.5, aspect="auto")
         axh.set_xticks([])
         axh.set_yticks([])
         axh.set_title(f"head {h}", fontsize=9, color=PALETTE[h % len(PALETTE)])
