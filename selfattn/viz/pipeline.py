@@ -10,6 +10,7 @@ from .heatmap import add_colorbar, attention_heatmap, heatmap_grid, to_numpy
 from .style import ACCENT, PALETTE
 
 HATCHES = ("", "//", "..", "xx")     # bars told apart by pattern as well as colour
+KEY_HATCHES = ("", "//", "..", "\\\\", "xx", "oo", "--", "++")
 
 
 def _cell_size(n: int, panels: int, width: float) -> float:
@@ -151,7 +152,8 @@ def weighted_sum_figure(terms, output, key_labels: Sequence[str], value_labels: 
     for j, lab in enumerate(key_labels):
         base = np.where(t[j] >= 0, pos, neg)
         label = f"{lab} (α={w[j]:.2f})" if w is not None else lab
-        ax.bar(range(t.shape[1]), t[j], bottom=base, color=PALETTE[j % len(PALETTE)], label=label, width=0.7)
+        ax.bar(range(t.shape[1]), t[j], bottom=base, color=PALETTE[j % len(PALETTE)], label=label, width=0.7,
+               hatch=KEY_HATCHES[j % len(KEY_HATCHES)], edgecolor="white", linewidth=0.5)
         pos = pos + np.clip(t[j], 0, None)
         neg = neg + np.clip(t[j], None, 0)
     ax.plot(range(t.shape[1]), out, "k_", markersize=18, mew=2, label="out (the sum)")
