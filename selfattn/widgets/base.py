@@ -9,18 +9,57 @@ Every widget in `selfattn.widgets` derives from `BookWidget` and so has:
 - `refuse(problem)`: shows why an input cannot be shown, at the top of the widget where the eye
   is, and marks the view as showing the last state that could be drawn (`refused` is then True);
 - a one-line text form (`repr`), shown where the live view is not rendered (a cell that has not
-  run, a reload without a kernel), which says what the widget is and to run its cell.
+  run, a reload without a kernel), which says what the widget is and to run its cell;
+- a key guard (`KeyGuard`, an invisible anywidget `_build` adds last): navigation keys pressed on
+  the widget's controls (arrows on a dropdown or toggle buttons, Home/End, Page Up/Down, Enter,
+  Space) stop at the widget's root element instead of reaching JupyterLab, whose command mode
+  would otherwise move to another cell. Shift+Enter and shortcuts with Ctrl/Alt/Meta still reach it.
 """
 from __future__ import annotations
 
 import html
 
+import anywidget
 import ipywidgets as W
+import traitlets
 
 from ..book import fmt
 from ..threads import on_one_thread
 
 REFUSED_PREFIX = "Cannot show this"
+
+_KEY_GUARD_ESM = """
+const KEYS = new Set(["ArrowUp", "ArrowDown", "ArrowLeft", "ArrowRight", "Home", "End", "PageUp", "PageDown", "Enter", " "]);
+function guard(box) {
+  if (box.dataset.saKeyGuard === "on") return;
+  box.dataset.saKeyGuard = "on";
+  box.addEventListener("keydown", (evt) => {
+    if (!KEYS.has(evt.key) || evt.ctrlKey || evt.metaKey || evt.altKey) return;
+    if (evt.key === "Enter" && evt.shiftKey) return;   // Shift+Enter still runs the cell
+    evt.stopPropagation();                             // the control keeps its own default action
+  });
+}
+function render({ el }) {
+  let tries = 0;
+  const attach = () => {
+    const box = el.closest(".selfattn-widget");
+    if (box) guard(box);
+    else if (tries++ < 300) requestAnimationFrame(attach);
+  };
+  attach();
+}
+export default { render };
+"""
+
+
+class KeyGuard(anywidget.AnyWidget):
+    """Invisible: keeps navigation keys pressed inside its BookWidget from reaching JupyterLab."""
+
+    _esm = _KEY_GUARD_ESM
+    guarded = traitlets.Unicode(".selfattn-widget").tag(sync=True)
+
+    def __repr__(self) -> str:
+        return "KeyGuard()"
 
 
 class BookWidget(W.VBox):
@@ -34,7 +73,8 @@ class BookWidget(W.VBox):
         self.message = W.HTML(layout=W.Layout(display="none"))
         self.message.add_class("selfattn-refusal")
         self.refused = False
-        super().__init__(children=[self.message, *children])
+        self.key_guard = KeyGuard(layout=W.Layout(display="none"))
+        super().__init__(children=[self.message, *children, self.key_guard])
         self.add_class("selfattn-widget")
 
     # --- the common face -------------------------------------------------------------------------
@@ -95,4 +135,4 @@ def _as_text(value) -> str:
     return str(value)
 
 
-__all__ = ["BookWidget", "REFUSED_PREFIX", "on_one_thread"]
+__all__ = ["BookWidget", "KeyGuard", "REFUSED_PREFIX", "on_one_thread"]

@@ -1,7 +1,13 @@
-"""A live attention heatmap (anywidget): canvas drawing and hover in the browser, clicks to Python.
+"""A live attention heatmap (anywidget): drawn in the browser, operated by mouse, keyboard and screen reader.
 
 The JavaScript ships inside the package (static/heatmap.js): no CDN, works offline and in Binder.
-Python sets `values` (and `blocked`); a click calls every handler registered with `on_click`.
+Python sets `values` (and `blocked`); a click on a cell, or Enter/Space on the keyboard-focused
+cell, calls every handler registered with `on_click`. The grid is one tab stop with ARIA grid
+semantics (each cell reads 'query "a" → key "b": 0.123'), arrow keys move a visible focus and
+never reach JupyterLab, a colour scale with its limits sits beside the grid, numbers are written
+in the cells in text chosen for at least 4.5:1 contrast, and blocked cells are hatched.
+The colours come from `selfattn.viz.style.widget_palette()` and the size limit from
+`selfattn.limits.MAX_TOKENS`, both sent as synced traits: nothing is copied into the JavaScript.
 """
 from __future__ import annotations
 
@@ -13,6 +19,9 @@ import anywidget
 import numpy as np
 import traitlets
 
+from ..limits import MAX_TOKENS
+from ..viz.style import widget_palette
+
 STATIC = Path(__file__).resolve().parent / "static"
 
 
@@ -22,6 +31,15 @@ def matrix_to_lists(m) -> list[list[float | None]]:
         m = m.detach().cpu().numpy()
     m = np.asarray(m, dtype=float)
     return [[(round(float(v), 6) if math.isfinite(v) else None) for v in row] for row in m]
+
+
+def cell_size_for(n: int) -> int:
+    """Cell side in px for an n-token grid: room for a number up to MAX_TOKENS, smaller beyond."""
+    if n <= 10:
+        return 40
+    if n <= MAX_TOKENS:
+        return 32
+    return max(8, 32 * MAX_TOKENS // n)
 
 
 class Heatmap(anywidget.AnyWidget):
@@ -38,9 +56,13 @@ class Heatmap(anywidget.AnyWidget):
     selected = traitlets.List([-1, -1]).tag(sync=True)  # [row, col] outlined in red
     signed = traitlets.Bool(False).tag(sync=True)
     annotate = traitlets.Bool(True).tag(sync=True)
-    cell_size = traitlets.Int(40).tag(sync=True)
+    cell_size = traitlets.Int(0).tag(sync=True)       # px; 0 = chosen from the size (40 up to 10 tokens, else 32)
+    value_label = traitlets.Unicode("").tag(sync=True)  # the colour scale's name ("" = weight, or score if signed)
+    palette = traitlets.Dict().tag(sync=True)           # every colour, from selfattn.viz.style
+    max_tokens = traitlets.Int(MAX_TOKENS).tag(sync=True)
 
     def __init__(self, values=None, row_labels=None, col_labels=None, **kwargs):
+        kwargs.setdefault("palette", widget_palette())
         super().__init__(**kwargs)
         self._click_handlers: list[Callable[[int, int], None]] = []
         self.on_msg(self._on_custom_msg)
@@ -61,7 +83,7 @@ class Heatmap(anywidget.AnyWidget):
             elif len(self.col_labels) != n_k:
                 self.col_labels = [str(j) for j in range(n_k)]
             self.blocked = [] if blocked is None else [[bool(b) for b in row] for row in np.asarray(blocked)]
-            self.cell_size = 40 if max(n_q, n_k) <= 10 else 28
+            self.cell_size = cell_size_for(max(n_q, n_k))
             self.values = vals
 
     def on_click(self, handler: Callable[[int, int], None]) -> None:
