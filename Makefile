@@ -52,6 +52,9 @@ notebooks: $(STAMP)  ## re-execute every notebook in place, as a clean Restart &
 book: $(STAMP)  ## the static book from the stored outputs, offline: build/book/html/index.html
 	$(BIN)/python -m selfattn.tools.build_book
 
+slides: $(STAMP) $(NODE_STAMP)  ## the instructor guide's 90-minute and 3-hour paths as reveal.js decks, offline: build/slides/*.html
+	$(BIN)/python -m selfattn.tools.slides
+
 learner: $(STAMP)  ## refresh learner/ from notebooks/: rewrites chapters you have not touched, keeps (and names) the rest; FORCE=1 replaces all
 	$(BIN)/python -m selfattn.tools.learner $(if $(FORCE),--force)
 
