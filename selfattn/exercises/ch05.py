@@ -142,6 +142,14 @@ def _raw(x, what: str) -> np.ndarray:
         raise Wrong(f"{what} should be numbers (an array or tensor), got {type(x).__name__}") from None
 
 
+def _rows_sum_to_one(got: np.ndarray, advice: str) -> None:
+    """Raise Wrong naming the first row of the weights that does not sum to 1, with the advice."""
+    sums = got.sum(axis=-1)
+    if not np.allclose(sums, 1.0, atol=1e-4):
+        i = int(np.argwhere(~np.isclose(sums, 1.0, atol=1e-4))[0][0])
+        raise Wrong(f"row {i} sums to {sums[i]:.3f}, not 1{advice}")
+
+
 def _reference_weights(scores, mask):
     return softmax(scores.masked_fill(~mask, float("-inf"))).numpy()
 
@@ -166,11 +174,8 @@ def _check_masked_softmax(fn):
                 raise Wrong(f"blocked key {j} still gets weight {got[i, j]:.3f} in row {i}: a score of 0 does not block "
                             "anything (e^0 = 1). Set blocked scores to -inf, so that e^-inf = 0")
             raise Wrong(f"blocked key {j} still gets weight {got[i, j]:.3f} in row {i}: every blocked cell must be 0")
-        sums = got.sum(axis=-1)
-        if not np.allclose(sums, 1.0, atol=1e-4):
-            i = int(np.argwhere(~np.isclose(sums, 1.0, atol=1e-4))[0][0])
-            raise Wrong(f"row {i} sums to {sums[i]:.3f}, not 1. Did you zero the weights after softmax? Block the "
-                        "scores before softmax, so that each row re-normalises over its open keys")
+        _rows_sum_to_one(got, ". Did you zero the weights after softmax? Block the scores before softmax, so that "
+                              "each row re-normalises over its open keys")
     expect_close(got, ref, what, atol=1e-5, names="(query, key)")
 
     empty = mask.clone()
@@ -373,11 +378,8 @@ def _check_fixed(fn):
     if leaked.any():
         i, j = (int(x) for x in np.argwhere(leaked)[0])
         raise Wrong(f"blocked key {j} still gets weight {got[i, j]:.3f} in row {i}: every blocked cell must be exactly 0")
-    sums = got.sum(axis=-1)
-    if not np.allclose(sums, 1.0, atol=1e-4):
-        i = int(np.argwhere(~np.isclose(sums, 1.0, atol=1e-4))[0][0])
-        raise Wrong(f"row {i} sums to {sums[i]:.3f}, not 1: zeroing weights after the softmax removes the blocked "
-                    "keys but does not re-normalise. Block the scores before the softmax")
+    _rows_sum_to_one(got, ": zeroing weights after the softmax removes the blocked keys but does not re-normalise. "
+                          "Block the scores before the softmax")
     expect_close(got, ref, what, atol=1e-5, names="(query, key)")
     return "blocked scores become -inf before the softmax, so e^-inf = 0 and each row re-normalises over its open keys"
 

@@ -11,8 +11,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.colors import ListedColormap
 
-from .heatmap import attention_heatmap, to_numpy
-from .masks import WIDTH, hatch_blocked
+from .heatmap import add_colorbar, attention_heatmap, to_numpy
+from .masks import WIDTH
 from .style import ACCENT, PALETTE
 
 
@@ -66,8 +66,6 @@ def head_grid(weights, tokens: Sequence[str] | None = None, names: Sequence[str]
                           xlabel="key" if idx // ncols == nrows - 1 else "",
                           ylabel="query" if idx % ncols == 0 else "")
         ax.title.set_fontsize(10)
-        if m is not None:
-            hatch_blocked(ax, ~m)
         if query is not None:
             ax.add_patch(plt.Rectangle((-0.5, query - 0.5), n, 1, fill=False, edgecolor=ACCENT, linewidth=1.6,
                                        zorder=6))
@@ -76,7 +74,7 @@ def head_grid(weights, tokens: Sequence[str] | None = None, names: Sequence[str]
         fig.suptitle(heading)
     fig.tight_layout(rect=(0, 0, (cell * ncols) / (cell * ncols + 0.6), 1))
     cax = fig.add_axes((1 - 0.45 / (cell * ncols + 0.6), 0.25, 0.15 / (cell * ncols + 0.6), 0.5))
-    fig.colorbar(axes.flat[0].images[0], cax=cax, label="weight")
+    add_colorbar(axes.flat[0].images[0], cax=cax, label="weight")
     return fig
 
 

@@ -13,8 +13,8 @@ passed in.
 * `mask_editor_figure`: a static picture of what the mask editor widget shows: the weights with
   blocked cells grey and hatched, and each row's sum beside them.
 
-Blocked cells carry a hatch pattern as well as a grey shade, so they read without colour
-(`hatch_blocked`; local to this module until the shared heatmap helpers draw one).
+Blocked cells carry a hatch pattern as well as a grey shade, so they read without colour (the
+shared helpers of selfattn.viz.heatmap: `draw_mask`, `hatch_blocked`, `blocked_patch`).
 """
 from __future__ import annotations
 
@@ -25,12 +25,10 @@ import numpy as np
 from matplotlib.colors import ListedColormap
 from matplotlib.patches import Patch, Rectangle
 
-from .heatmap import attention_heatmap, label_matrix_axes, to_numpy
-from .style import ACCENT, MASK_BLOCKED
+from .heatmap import (add_colorbar, attention_heatmap, blocked_patch, draw_mask, hatch_blocked, label_matrix_axes,
+                      open_patch, to_numpy)
+from .style import ACCENT, MASK_BLOCKED, MASK_OPEN, text_colour_on
 
-MASK_OPEN_COLOUR = "#9ecae1"   # a light blue: "may attend"
-HATCH = "///"
-HATCH_COLOUR = "#525252"
 WIDTH = 7.0                    # inches: the widest figure, so text stays >= 9 px at a 1024 px notebook
 
 
@@ -43,18 +41,6 @@ def _mask2d(mask, what: str = "mask") -> np.ndarray:
     if m.ndim != 2:
         raise ValueError(f"{what} must be a 2-D (n_q, n_k) mask, got shape {m.shape}; pick one sequence, e.g. mask[0]")
     return m
-
-
-def hatch_blocked(ax, blocked) -> None:
-    """Lay a hatch pattern over every True cell of an (n_q, n_k) array of blocked cells."""
-    b = to_numpy(blocked).astype(bool)
-    for i, j in zip(*np.nonzero(b)):
-        ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, hatch=HATCH, edgecolor=HATCH_COLOUR,
-                               linewidth=0, zorder=3))
-
-
-def _blocked_patch() -> Patch:
-    return Patch(facecolor=MASK_BLOCKED, edgecolor=HATCH_COLOUR, hatch=HATCH, label="blocked")
 
 
 def _outline(ax, cells, colour: str = ACCENT) -> int:
@@ -80,16 +66,11 @@ def mask_picture(mask, row_labels: Sequence[str] | None = None, col_labels: Sequ
         size = max(2.6, min(5.5, 0.42 * max(n_q, n_k) + 1.6))
         fig, ax = plt.subplots(figsize=(size + (1.6 if legend else 0), size))
     fig = ax.figure
-    ax.imshow(m.astype(float), cmap=ListedColormap([MASK_BLOCKED, MASK_OPEN_COLOUR]), vmin=0, vmax=1)
-    hatch_blocked(ax, ~m)
-    ax.set_xticks(np.arange(-0.5, n_k, 1), minor=True)
-    ax.set_yticks(np.arange(-0.5, n_q, 1), minor=True)
-    ax.grid(which="minor", color="white", linewidth=1.5)
-    ax.tick_params(which="both", length=0)
+    draw_mask(ax, m)
     label_matrix_axes(ax, rows, cols, xlabel=xlabel, ylabel=ylabel)
     outlined = _outline(ax, leaks)
     if legend:
-        handles = [Patch(facecolor=MASK_OPEN_COLOUR, label="open (may attend)"), _blocked_patch()]
+        handles = [open_patch(), blocked_patch()]
         if outlined:
             handles.append(Patch(facecolor="none", edgecolor=ACCENT, linewidth=2, label="sees a later token"))
         ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.02, 1.0), frameon=False, fontsize=9)
@@ -122,7 +103,7 @@ def mask_row(mask_list: Sequence, titles: Sequence[str], row_labels=None, col_la
         mask_picture(mask_list[idx], row_labels, col_labels, ax=ax, title=titles[idx],
                      leaks=() if leaks is None else leaks[idx], legend=False,
                      xlabel="key" if idx // ncols == nrows - 1 else "", ylabel="query" if idx % ncols == 0 else "")
-    handles = [Patch(facecolor=MASK_OPEN_COLOUR, label="open (may attend)"), _blocked_patch()]
+    handles = [open_patch(), blocked_patch()]
     if leaks is not None and any(len(x) for x in leaks):
         handles.append(Patch(facecolor="none", edgecolor=ACCENT, linewidth=2, label="sees a later token"))
     if suptitle:
@@ -151,13 +132,11 @@ def masked_side_by_side(weights_list: Sequence, titles: Sequence[str], labels: S
         mask = None if masks is None else masks[idx]
         attention_heatmap(weights_list[idx], labels, labels, ax=ax, title=titles[idx], mask=mask, colorbar=False,
                           annotate=n <= 8, xlabel="key (attended to)", ylabel="query (attending)" if idx == 0 else "")
-        if mask is not None:
-            hatch_blocked(ax, ~_mask2d(mask))
     if suptitle:
         fig.suptitle(suptitle)
     fig.tight_layout(rect=(0, 0, 0.88, 1))
     cax = fig.add_axes((0.9, 0.22, 0.022, 0.62))
-    fig.colorbar(axes.flat[0].images[0], cax=cax, label="weight")
+    add_colorbar(axes.flat[0].images[0], cax=cax, label="weight")
     return fig
 
 
@@ -171,12 +150,13 @@ def padded_batch_picture(sequences: Sequence[Sequence[str]], real, *, pad: str =
         raise ValueError(f"real must be (batch={len(sequences)}, n), got shape {r.shape}")
     batch, n = r.shape
     fig, ax = plt.subplots(figsize=(min(WIDTH, max(3.5, 0.85 * n + 2.4)), 0.55 * batch + 1.2))
-    ax.imshow(r.astype(float), cmap=ListedColormap([MASK_BLOCKED, MASK_OPEN_COLOUR]), vmin=0, vmax=1, aspect="auto")
+    ax.imshow(np.where(r, 1.0, np.nan), cmap=ListedColormap([MASK_OPEN]), vmin=0, vmax=1, aspect="auto")
     hatch_blocked(ax, ~r)
     for b, seq in enumerate(sequences):
         for j in range(n):
             word = seq[j] if j < len(seq) and r[b, j] else pad
-            ax.text(j, b, word, ha="center", va="center", fontsize=9, color="black", zorder=6,
+            ax.text(j, b, word, ha="center", va="center", fontsize=9, zorder=6,
+                    color=text_colour_on(MASK_OPEN) if r[b, j] else "black",
                     bbox=None if r[b, j] else dict(facecolor=MASK_BLOCKED, edgecolor="none", pad=1))
     ax.set_xticks(range(n), [str(j) for j in range(n)])
     ax.set_yticks(range(batch), [f"sequence {b} (length {int(r[b].sum())})" for b in range(batch)])
@@ -209,11 +189,10 @@ def mask_editor_figure(weights, mask, labels: Sequence[str], row_sums, *, title:
     fig, (ax, ax_sum) = plt.subplots(1, 2, figsize=(size + 1.6, size),
                                      gridspec_kw={"width_ratios": [n, 1.3]})
     attention_heatmap(w, labels, labels, ax=ax, mask=m, colorbar=False, annotate=n <= 12, title=title)
-    hatch_blocked(ax, ~m)
     _outline(ax, clicked)
     attention_heatmap(sums, labels, ["row sum"], ax=ax_sum, colorbar=False, annotate=True, xlabel="", ylabel="")
     ax_sum.set_yticks(range(n), [""] * n)
     fig.tight_layout(rect=(0, 0, 0.86, 1))
     cax = fig.add_axes((0.88, 0.25, 0.025, 0.55))
-    fig.colorbar(ax.images[0], cax=cax, label="weight")
+    add_colorbar(ax.images[0], cax=cax, label="weight")
     return fig
