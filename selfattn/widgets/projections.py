@@ -40,18 +40,19 @@ class ProjectionExplorer(BookWidget):
     kind = "projection explorer (chapter 2)"
 
     def __init__(self, text: str = "the cat sat on the mat", query: int = 1):
+        wide = {"description_width": "initial"}      # labels are never cut short
         self.text = W.Text(value=text, description="sentence", continuous_update=False,
-                           layout=W.Layout(width="460px"))
-        self.query = W.Dropdown(description="query", layout=W.Layout(width="220px"))
+                           layout=W.Layout(width="460px"), style=wide)
+        self.query = W.Dropdown(description="query", layout=W.Layout(width="220px"), style=wide)
         self.which = W.ToggleButtons(options=[("edit W_Q", "q"), ("edit W_K", "k")], value="q",
                                      style={"button_width": "90px"})
         planes = list(itertools.combinations(range(len(QK_FEATURES)), 2))
         self.plane = W.Dropdown(options=[(plane_names(p), p) for p in planes], value=(0, 1),
-                                description="plane", layout=W.Layout(width="260px"))
+                                description="plane", layout=W.Layout(width="260px"), style=wide)
         self.angle = W.FloatSlider(value=0.0, min=-180.0, max=180.0, step=5.0, description="rotate (°)",
-                                   continuous_update=True, readout_format=".0f")
+                                   continuous_update=True, readout_format=".0f", style=wide)
         self.scale = W.FloatSlider(value=1.0, min=0.0, max=3.0, step=0.1, description="scale",
-                                   continuous_update=True, readout_format=".1f")
+                                   continuous_update=True, readout_format=".1f", style=wide)
         self.reset = W.Button(description="reset edit", layout=W.Layout(width="110px"))
         self.status = W.HTML()
         self.heatmap = Heatmap(signed=True, title="scores q_i · k_j (rows: queries, columns: keys)")
