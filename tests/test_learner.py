@@ -228,3 +228,60 @@ def test_the_hub_branch_tracks_learner_and_leaves_out_the_answer_key(tmp_path):
     second = learner.publish_branch("learner-edition", chapters, repo=repo)
     parent = subprocess.run(git + ["rev-parse", f"{second}^"], capture_output=True, text=True).stdout.strip()
     assert parent == first, "each edition must build on the last, so nbgitpuller can merge it"
+
+
+# --- make lab: the learner's edition, as root too, with its URL printed ----------------------------
+
+def test_lab_command_serves_the_edition_folder_and_adds_allow_root_for_root(monkeypatch, tmp_path):
+    from selfattn.tools import lab
+    monkeypatch.setattr(lab.os, "geteuid", lambda: 0)
+    cmd = lab.command(tmp_path, port=8899, token="t", ip="127.0.0.1")
+    assert "--allow-root" in cmd and f"--ServerApp.root_dir={tmp_path}" in cmd and lab.START in cmd
+    monkeypatch.setattr(lab.os, "geteuid", lambda: 1000)
+    assert "--allow-root" not in lab.command(tmp_path, port=8899, token="t", ip="127.0.0.1")
+
+
+@pytest.mark.slow
+def test_make_lab_writes_the_edition_prints_its_url_and_serves_only_it(tmp_path):
+    """What `make lab` runs, from scratch: the edition is written, the printed URL answers, and the
+    server's root is the edition (so autosave can only write there, never into notebooks/)."""
+    import json
+    import os
+    import re
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+    folder = tmp_path / "learner"
+    proc = subprocess.Popen([sys.executable, "-m", "selfattn.tools.lab", "--folder", str(folder), "--no-browser"],
+                            cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            env=dict(os.environ, JUPYTER_PLATFORM_DIRS="1"))
+    try:
+        url = None
+        deadline = time.monotonic() + 120
+        while url is None and time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            m = re.search(r"served at: (http://\S+)", line)
+            url = m.group(1) if m else None
+        assert url and "/lab/tree/00_start_here.ipynb?token=" in url, "make lab must print the URL it serves"
+        assert (folder / "00_start_here.ipynb").exists()
+        base, token = url.split("/lab/")[0], url.split("token=")[1]
+        listing = None
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"{base}/api/contents?token={token}", timeout=5) as r:
+                    listing = json.load(r)
+                break
+            except OSError:
+                time.sleep(0.5)
+        assert listing is not None, "the server never answered"
+        names = {item["name"] for item in listing["content"]}
+        assert "00_start_here.ipynb" in names and "notebooks" not in names and "selfattn" not in names
+        with urllib.request.urlopen(url, timeout=10) as r:
+            assert r.status == 200
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()

@@ -52,6 +52,7 @@ def command(folder: Path, *, port: int, token: str, ip: str, open_browser: bool 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--answer-key", action="store_true", help="open notebooks/ (solutions in) instead of learner/")
+    parser.add_argument("--folder", type=Path, default=learner.DEFAULT_OUT, help="where the learner's edition lives")
     parser.add_argument("--ip", default=os.environ.get("LAB_IP", "127.0.0.1"))
     parser.add_argument("--port", type=int, default=None)
     parser.add_argument("--no-browser", action="store_true")
@@ -62,14 +63,14 @@ def main(argv=None) -> int:
         print("Opening the answer key (notebooks/): every exercise is solved here, and what you change is "
               "saved into the book's own files.")
     else:
-        folder = learner.DEFAULT_OUT
+        folder = args.folder.resolve()
         chapters = sorted((REPO / "notebooks").glob("[0-9][0-9]_*.ipynb"))
         if chapters:
             report = learner.build(chapters, folder, init=True)
             added = [n for n, r in report.items() if isinstance(r, int)]
             if added:
-                print(f"learner/: wrote {len(added)} chapter(s) of the learner's edition")
-        print("Opening the learner's edition (learner/): exercises blank, your work saved there. "
+                print(f"{folder.name}/: wrote {len(added)} chapter(s) of the learner's edition")
+        print(f"Opening the learner's edition ({folder.name}/): exercises blank, your work saved there. "
               "`make learner` brings in updated chapters and keeps the ones you have worked in.")
     if not (folder / START).exists():
         print(f"{folder / START} is missing", file=sys.stderr)

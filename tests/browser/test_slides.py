@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import http.server
+import os
 import threading
 from pathlib import Path
 
@@ -48,7 +49,12 @@ JS_OVERFLOW = """() => {
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory):
+def served(tmp_path_factory, chromium):
+    if not (slides.REVEAL / "dist" / "reveal.js").exists():
+        message = "reveal.js is not installed: `npm ci --prefix node` (make setup runs it; needs Node.js and npm)"
+        if os.environ.get("SELFATTN_REQUIRE_BROWSER", "") not in ("", "0"):
+            pytest.fail(message)
+        pytest.skip(message)
     out = tmp_path_factory.mktemp("slides")
     try:
         slides.build(out=out)
