@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from selfattn import AttentionInputError, MultiHeadAttention, attention
-from selfattn import cost
+from selfattn.explore import cost
 from selfattn.decoding import KVCache, decode_step
 
 
@@ -129,10 +129,14 @@ def test_measure_scaling_memory_slopes():
 
 
 def test_time_fn_runs_warmup_plus_repeats_and_returns_the_median():
+    import selfattn.explore.cost.measure as measure
+    clock = iter([0.0, 1.0, 10.0, 13.0, 20.0, 22.0, 30.0, 37.0])     # runs of 1, 3, 2 and 7 seconds
     calls = []
-    seconds = cost.time_fn(lambda: calls.append(1), repeats=4, warmup=2)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(measure.time, "perf_counter", lambda: next(clock))
+        seconds = cost.time_fn(lambda: calls.append(1), repeats=4, warmup=2)
     assert len(calls) == 6
-    assert seconds >= 0 and math.isfinite(seconds)
+    assert seconds == 2.5                                             # the median of 1, 3, 2, 7
     with pytest.raises(AttentionInputError, match="repeats"):
         cost.time_fn(lambda: None, repeats=0)
 
@@ -160,8 +164,10 @@ def test_spread_thin_rows_drift_towards_uniform():
     st = cost.spread_thin([4, 16, 64, 256, 1024, 4096], margin=3.0, n_rows=128)
     assert np.all(np.diff(st.max_weight) < 0)
     assert np.all(np.diff(st.needle_weight) < 0)
-    # entropy approaches log n - σ²/2 for Gaussian scores
-    assert st.entropy[-1] == pytest.approx(math.log(4096) - 0.5, abs=0.05)
+    # entropy (bits) approaches log₂ n - σ²/(2 ln 2) for Gaussian scores
+    assert st.entropy[-1] == pytest.approx(math.log2(4096) - 0.5 / math.log(2), abs=0.07)
+    assert st.limit_entropy[-1] == pytest.approx(math.log2(4096) - 0.5 / math.log(2))
+    np.testing.assert_allclose(st.uniform_entropy, np.log2(st.ns))
     np.testing.assert_allclose(st.needle_weight, st.expected_needle, rtol=0.1)
     # from n = 256 on, the needle's weight falls like 1/n: ×4 keys, about ÷4 weight
     assert st.needle_weight[-2] / st.needle_weight[-1] == pytest.approx(4, rel=0.1)
@@ -188,16 +194,16 @@ def test_spread_thin_without_margin_and_bad_input():
 
 def test_context_report_numbers():
     shapes = cost.MODEL_SHAPES
-    mha = cost.context_report(4096, shapes["MHA (32 key/value heads)"])
-    gqa = cost.context_report(4096, shapes["GQA (8 key/value heads)"])
-    mqa = cost.context_report(4096, shapes["MQA (1 key/value head)"])
+    mha = cost.context_report(4096, shapes[cost.MHA])
+    gqa = cost.context_report(4096, shapes[cost.GQA])
+    mqa = cost.context_report(4096, shapes[cost.MQA])
     assert mha["kv_bytes_per_token"] == 2 ** 19
     assert mha["kv_cache_bytes"] == 4096 * 2 ** 19 == 2 * 2 ** 30
     assert gqa["kv_cache_bytes"] * 4 == mha["kv_cache_bytes"] == mqa["kv_cache_bytes"] * 32
     assert mha["attention_flops"] == gqa["attention_flops"] == 32 * 4 * 4096 ** 2 * 4096
     assert mha["score_matrix_bytes"] == 32 * 32 * 4096 ** 2 * 2
     assert mha["step_flops_recompute"] > 1000 * mha["step_flops_cached"]
-    doubled = cost.context_report(8192, shapes["MHA (32 key/value heads)"])
+    doubled = cost.context_report(8192, shapes[cost.MHA])
     assert doubled["attention_flops"] == 4 * mha["attention_flops"]
     assert doubled["kv_cache_bytes"] == 2 * mha["kv_cache_bytes"]
     with pytest.raises(AttentionInputError, match="ModelShape"):
@@ -225,10 +231,42 @@ def test_needle_rows_are_softmax_rows_that_share_distractors():
         cost.needle_rows([])
 
 
-def test_torch_threads_restores_the_setting():
-    before = torch.get_num_threads()
-    with cost.torch_threads(1):
-        assert torch.get_num_threads() == 1
-    assert torch.get_num_threads() == before
-    with cost.torch_threads(None):
-        assert torch.get_num_threads() == before
+def test_time_fn_uses_the_thread_count_asked_for_and_restores_it():
+    before, seen = torch.get_num_threads(), []
+    cost.time_fn(lambda: seen.append(torch.get_num_threads()), repeats=2, warmup=0, threads=1)
+    assert seen == [1, 1] and torch.get_num_threads() == before
+    cost.time_fn(lambda: seen.append(torch.get_num_threads()), repeats=1, warmup=0, threads=None)
+    assert seen[-1] == before
+
+
+def test_entropy_bits_of_uniform_and_one_hot_rows():
+    assert float(cost.entropy_bits(torch.full((8,), 1 / 8))) == pytest.approx(3.0)
+    assert float(cost.entropy_bits(torch.tensor([1.0, 0.0, 0.0]))) == 0.0
+
+
+def test_kernel_scratch_sees_what_tensor_memory_does_not():
+    """SDPA's fused CPU kernel allocates work buffers inside itself: the profiler sees them, and at one
+    thread they do not grow with n (only its n softmax statistics, 4 bytes per query, do)."""
+    from selfattn.threads import torch_threads
+    sizes = {}
+    with torch_threads(1):
+        for n in (1024, 4096):
+            q, k, v = (torch.randn(1, 1, n, 64) for _ in range(3))
+            sizes[n] = cost.kernel_scratch(lambda: cost.fused_attention(q, k, v))
+            out_only = cost.tensor_memory(lambda: cost.fused_attention(q, k, v), q, k, v).peak_bytes
+            assert out_only == n * 64 * 4 + n * 4 or out_only == n * 64 * 4      # output (+ statistics)
+    assert sizes[1024] > 100 * 1024                                   # a real buffer, not nothing
+    assert sizes[4096] - sizes[1024] == (4096 - 1024) * 4             # only the per-query statistics grow
+
+
+def test_scaling_run_keeps_its_fitted_slopes():
+    run = cost.measure_scaling([64, 128, 256], d_head=8, timed=False)
+    assert run.memory_slopes == pytest.approx({m: run.slope(m, "bytes") for m in run.peak_bytes})
+    assert run.memory_slopes["naive"] > 1.8 and run.memory_slopes["sdpa"] < 1.2
+
+
+def test_model_shapes_are_the_published_ones():
+    mha, gqa, mqa = (cost.MODEL_SHAPES[k] for k in (cost.MHA, cost.GQA, cost.MQA))
+    assert (mha.n_layers, mha.d_model, mha.n_heads, mha.n_kv_heads, mha.d_head) == (32, 4096, 32, 32, 128)
+    assert (gqa.n_kv_heads, mqa.n_kv_heads) == (8, 1)
+    assert "Llama 2 7B" in cost.MHA and "Mistral 7B" in cost.GQA and "hypothetical" in cost.MQA

@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from selfattn import AttentionInputError, MultiHeadAttention
-from selfattn.cost import tensor_memory
+from selfattn.explore.cost import tensor_memory
 from selfattn.decoding import (KVCache, TinyDecoder, decode_incremental, decode_recompute, decode_step,
                                generate)
 

@@ -1,8 +1,11 @@
 """Chapter 7's exercises: each reference solution passes, and typical mistakes get a message that says what is wrong."""
 import numpy as np
 import pytest
+import torch
 
 from selfattn.exercises import ch07 as ex
+
+from exercise_helpers import fails, passes
 
 
 def verdict(exercise, answer):
@@ -103,3 +106,44 @@ def test_patchify_rejects_row_strips_and_column_order():
 def test_patchify_solution_shape():
     out = ex.patchify.reference()(np.zeros((224, 224)), 16)
     assert out.shape == (196, 256)
+
+
+# --- previous_token_head (design) --------------------------------------------------------------
+
+def test_previous_head_mistakes_are_named():
+    d = ex.N_POSITIONS
+    right_q, right_k = ex._previous_solution(d)
+    passes(ex.previous_token_head, ex._previous_solution)
+    fails(ex.previous_token_head, lambda d: (torch.eye(d), torch.eye(d)), "attends most to itself")
+    fails(ex.previous_token_head, lambda d: (right_q / 20, right_k), "Scale W_Q")
+    fails(ex.previous_token_head, lambda d: (right_q, right_k.T), "shift the other way")
+    fails(ex.previous_token_head, lambda d: right_q, "two matrices")
+
+
+# --- ablate_head (debug) ----------------------------------------------------------------------
+
+def _zero_rows(w_o, head, d_head):
+    w = w_o.clone()
+    w[head * d_head:(head + 1) * d_head, :] = 0.0
+    return w
+
+
+def _in_place(w_o, head, d_head):
+    w_o[:, head * d_head:(head + 1) * d_head] = 0.0
+    return w_o
+
+
+def test_ablate_mistakes_are_named():
+    passes(ex.ablate_head, ex._ablate_solution)
+    fails(ex.ablate_head, _zero_rows, "COLUMNS")
+    fails(ex.ablate_head, _in_place, "work on a copy")
+    fails(ex.ablate_head, lambda w, h, d: ex._ablate_solution(w, h, d + 1) if h else ex._ablate_solution(w, h, d),
+          "the columns you zeroed")
+
+
+def test_ablate_solution_is_what_the_chapter_does():
+    from selfattn.explore import learned
+    model = learned.TinyTransformer(learned.TinyConfig(), seed=0)
+    w_o = model.blocks[1].attn.w_o.weight.detach().clone()
+    with learned.ablated(model, 1, 1):
+        torch.testing.assert_close(model.blocks[1].attn.w_o.weight.detach(), ex._ablate_solution(w_o, 1, 16))

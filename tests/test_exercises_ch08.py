@@ -7,6 +7,8 @@ import torch
 from selfattn.exercises import ch08 as ex
 from selfattn.exercises import exercises
 
+from exercise_helpers import fails, passes
+
 
 def test_every_reference_passes():
     assert len(exercises("ch08")) >= 3
@@ -19,47 +21,71 @@ def test_placeholders_are_not_attempted():
     for e in exercises("ch08"):
         assert e.evaluate(...).passed is None
         assert e.evaluate(None).passed is None
-    for e in (ex.count_flops, ex.kv_cache_bytes, ex.cached_step):
+    for e in (ex.cached_step, ex.gqa_attention):
         assert e.evaluate(lambda *a: ...).passed is None
 
 
-# --- count_flops ------------------------------------------------------------------------------
+# --- predict_peak_memory ---------------------------------------------------------------------
 
-def test_flops_half_is_explained():
-    res = ex.count_flops.evaluate(lambda n, d: 2 * n * n * d)
-    assert res.passed is False and "half" in res.message
-
-
-def test_flops_swapped_is_explained():
-    res = ex.count_flops.evaluate(lambda n, d: 4 * n * d * d)
-    assert res.passed is False and "swapped" in res.message
+def test_peak_prediction_matches_the_measurement():
+    from selfattn.explore import cost
+    n, d = ex.N_PREDICT, ex.D_PREDICT
+    q, k, v = (torch.randn(1, 1, n, d) for _ in range(3))
+    measured = cost.tensor_memory(lambda: cost.naive_attention(q, k, v), q, k, v).peak_bytes
+    assert measured == ex.naive_peak_bytes(n, d)
 
 
-def test_flops_not_a_number_is_explained():
-    res = ex.count_flops.evaluate(lambda n, d: "lots")
-    assert res.passed is False and "number" in res.message
+def test_peak_mistakes_are_named():
+    passes(ex.predict_peak_memory, 129)
+    passes(ex.predict_peak_memory, 135.3)                              # 129 MiB written in MB
+    fails(ex.predict_peak_memory, 65, "multiplies it by 4, not 2")
+    fails(ex.predict_peak_memory, 64, "both exist")
+    fails(ex.predict_peak_memory, 64.5, "multiplies it by 4, not 2")
+    fails(ex.predict_peak_memory, 1000, "doubling n")
 
 
-# --- kv_cache_bytes ---------------------------------------------------------------------------
+# --- kv_heads_for_budget ----------------------------------------------------------------------
 
-def test_kv_without_values_is_explained():
-    res = ex.kv_cache_bytes.evaluate(lambda n, L, h, kv, d, b: L * kv * d * n * b)
-    assert res.passed is False and "keys AND values" in res.message
-
-
-def test_kv_with_query_heads_is_explained():
-    res = ex.kv_cache_bytes.evaluate(lambda n, L, h, kv, d, b: 2 * L * h * d * n * b)
-    assert res.passed is False and "n_kv_heads" in res.message
+def test_budget_mistakes_are_named():
+    passes(ex.kv_heads_for_budget, 8)
+    fails(ex.kv_heads_for_budget, 12, "does not divide")
+    fails(ex.kv_heads_for_budget, 16, "over the 24 GiB budget")
+    fails(ex.kv_heads_for_budget, 4, "a larger number does too")
+    fails(ex.kv_heads_for_budget, 2.5, "whole number")
 
 
-def test_kv_without_layers_or_bytes_is_explained():
-    res = ex.kv_cache_bytes.evaluate(lambda n, L, h, kv, d, b: 2 * kv * d * n * b)
-    assert res.passed is False and "n_layers" in res.message
-    res = ex.kv_cache_bytes.evaluate(lambda n, L, h, kv, d, b: 2 * L * kv * d * n)
-    assert res.passed is False and "bytes_per_number" in res.message and "AND" not in res.message
+# --- gqa_attention ----------------------------------------------------------------------------
+
+def _gqa_given(tile, causal=True):
+    from selfattn import attention
+
+    def gqa(q, k, v):
+        group = q.shape[0] // k.shape[0]
+        k = k.repeat(group, 1, 1) if tile else k.repeat_interleave(group, dim=0)
+        v = v.repeat(group, 1, 1) if tile else v.repeat_interleave(group, dim=0)
+        return attention(q, k, v, causal=causal).output
+    return gqa
 
 
-# --- cached_step ------------------------------------------------------------------------------
+def test_gqa_mistakes_are_named():
+    passes(ex.gqa_attention, _gqa_given(tile=False))
+    fails(ex.gqa_attention, _gqa_given(tile=True), "repeat_interleave")
+    fails(ex.gqa_attention, _gqa_given(tile=False, causal=False), "causal mask is gone")
+
+
+def test_gqa_solution_matches_multihead_attention():
+    from selfattn import MultiHeadAttention
+    mha = MultiHeadAttention(16, 4, n_kv_heads=2).double()
+    x = torch.randn(1, 5, 16, dtype=torch.float64)
+    with torch.no_grad():
+        want, _ = mha(x, causal=True)
+        q = mha.split_heads(mha.w_q(x), 4)[0]                          # (n_heads, n, d_head)
+        k = mha.split_heads(mha.w_k(x), 2)[0]                          # (n_kv_heads, n, d_head)
+        v = mha.split_heads(mha.w_v(x), 2)[0]
+        heads = ex._gqa_solution(q, k, v)                              # (n_heads, n, d_head)
+        got = mha.w_o(heads.transpose(0, 1).reshape(1, 5, 16))          # (batch, n, d_model)
+    torch.testing.assert_close(got, want)
+
 
 def test_step_that_attends_before_appending_is_explained():
     def late(q_new, k_new, v_new, k_cache, v_cache):
@@ -99,11 +125,3 @@ def test_step_that_raises_is_reported_in_one_line():
 
 # --- needle_margin ----------------------------------------------------------------------------
 
-def test_margin_mistakes_are_explained():
-    res = ex.needle_margin.evaluate(math.log(1_000_000))
-    assert res.passed is False and "σ²/2" in res.message
-    res = ex.needle_margin.evaluate(math.log10(1_000_000) + 0.5)
-    assert res.passed is False
-    res = ex.needle_margin.evaluate(math.log10(1_000_000))
-    assert res.passed is False and "natural logarithm" in res.message
-    assert ex.needle_margin.evaluate(np.log(999_999) + 0.5).passed is True

@@ -5,15 +5,18 @@
     ex.predict_referents.check(["cat", ...])
     ex.induction_next.check(induction_next)
     ex.patchify.check(patchify)
+    ex.previous_token_head.check(previous_token_head)      # design
+    ex.ablate_head.check(ablate_head)                      # debug
 
-The checkers use selfattn.tiny's rules and plain numpy/torch; none of them needs the trained model.
+The checkers use selfattn.explore.learned's rules and plain numpy/torch; none of them needs the trained model.
 """
 from __future__ import annotations
 
 import numpy as np
 import torch
 
-from .. import tiny
+from ..explore import learned as tiny
+from ..attention import attention
 from ._core import Exercise, NotAttempted, Wrong, as_array, call, expect_close, expect_shape, is_placeholder
 
 CHAPTER = "ch07"
@@ -236,5 +239,116 @@ patchify = Exercise(
     "16×16 patches becomes n = 196 tokens, and from then on self-attention treats them like words.",
 )
 
-__all__ = ["cosine_similarity", "predict_referents", "induction_next", "patchify", "referent",
-           "REFERENT_SENTENCES", "NO_MATCH"]
+# --- 5. design a previous-token head ---------------------------------------------------------
+
+N_POSITIONS = 8
+
+
+def _previous_solution(d):
+    w_q = 20.0 * torch.eye(d, dtype=torch.float64)                   # query i is 20·e_i
+    w_k = torch.zeros(d, d, dtype=torch.float64)
+    w_k[torch.arange(d - 1), torch.arange(1, d)] = 1.0               # key j is e_{j+1}: it looks like query j+1
+    return w_q, w_k
+
+
+def _check_previous(fn):
+    d = N_POSITIONS
+    out = call(fn, d, what="previous_token_head")
+    if not isinstance(out, (tuple, list)) or len(out) != 2:
+        raise Wrong("previous_token_head(d) should return two matrices, (W_Q, W_K)")
+    w_q, w_k = (torch.as_tensor(as_array(m, name), dtype=torch.float64) for m, name in zip(out, ("W_Q", "W_K")))
+    for m, name in ((w_q, "W_Q"), (w_k, "W_K")):
+        expect_shape(m.numpy(), (d, d), f"your {name}")
+    x = torch.eye(d, dtype=torch.float64)                              # token i is the one-hot position vector e_i
+    w = attention(x @ w_q, x @ w_k, x, causal=True).weights           # (n, n), rows are queries
+    rows = range(1, d)
+    looks = [int(w[i].argmax()) for i in rows]
+    if all(j == i for j, i in zip(looks, rows)):
+        raise Wrong("every query attends most to itself: query i matches key i. Shift the keys by one, so "
+                    "that key j looks like query j + 1 (W_K[j, j + 1] = 1)")
+    if all(w[i, i - 1] < w[i].max() for i in rows) and any(j < i - 1 for j, i in zip(looks, rows)):
+        raise Wrong(f"query i attends most to keys {looks} (for i = 1 .. {d - 1}), not to i - 1: check the "
+                    "direction of your shift")
+    wrong = [i for j, i in zip(looks, rows) if j != i - 1]
+    if wrong:
+        i = wrong[0]
+        raise Wrong(f"query {i} attends most to key {looks[i - 1]}, not to key {i - 1}. If key j looks like "
+                    "query j - 1 (a shift the wrong way), query i matches key i + 1, which the causal mask "
+                    "hides; shift the other way")
+    weakest = min(float(w[i, i - 1]) for i in rows)
+    if weakest < 0.9:
+        raise Wrong(f"every query points at the previous token, but the weakest gives it only {weakest:.2f}: the "
+                    "scores are too close for softmax to pick one key. Scale W_Q (or W_K) up, e.g. by 20")
+    return (f"every query i ≥ 1 puts at least {weakest:.2f} on key i - 1: a previous-token head, the first half "
+            "of an induction head")
+
+
+previous_token_head = Exercise(
+    CHAPTER, "previous_token_head",
+    f"design W_Q and W_K (each d × d, d = {N_POSITIONS}) so that, with one-hot position vectors as tokens and a "
+    "causal mask, every query i ≥ 1 puts at least 0.9 of its weight on key i - 1",
+    _check_previous,
+    "Query i is e_i W_Q and key j is e_j W_K, so the score of (i, j) is W_Q[i] · W_K[j]. With W_Q = c·I it is "
+    "c·W_K[j, i]: put a 1 where j = i - 1, that is W_K[j, j + 1] = 1, and choose c large enough.",
+    _previous_solution,
+    "A trained model cannot use one-hot positions this cleanly, but layer 0, head 0 of the chapter's model "
+    "learned the same job from its learned position vectors.",
+)
+
+
+# --- 6. debug: switching a head off -----------------------------------------------------------
+
+def _ablate_solution(w_o, head, d_head):
+    w = w_o.clone()                                   # W_O is (d_model, d_model); column c reads feature c of the heads' concatenation
+    w[:, head * d_head:(head + 1) * d_head] = 0.0     # the d_head columns that read head `head`
+    return w
+
+
+def _check_ablate(fn):
+    g = torch.Generator().manual_seed(11)
+    d_model, n_heads = 12, 3
+    d_head = d_model // n_heads
+    w_o = torch.randn(d_model, d_model, generator=g, dtype=torch.float64)
+    heads_out = torch.randn(5, d_model, generator=g, dtype=torch.float64)    # (n, n_heads·d_head): concatenated heads
+    for head in range(n_heads):
+        original = w_o.clone()
+        got = call(fn, w_o, head, d_head, what="ablate_head")
+        if not torch.equal(w_o, original):
+            raise Wrong("your ablate_head changed the W_O it was given: work on a copy (w_o.clone()) so the model "
+                        "can be put back")
+        got = torch.as_tensor(as_array(got, "your W_O"), dtype=torch.float64)
+        expect_shape(got.numpy(), (d_model, d_model), "your W_O")
+        want = _ablate_solution(w_o, head, d_head)
+        if torch.equal(got, want):
+            continue
+        cols = slice(head * d_head, (head + 1) * d_head)
+        rows_zeroed = w_o.clone()
+        rows_zeroed[cols, :] = 0.0
+        if torch.equal(got, rows_zeroed):
+            raise Wrong(f"head {head}: you zeroed rows {cols.start}..{cols.stop - 1}. An nn.Linear weight is "
+                        "(out_features, in_features): rows are output features, which every head writes to. "
+                        "Head h's output is read by the COLUMNS h·d_head .. (h+1)·d_head - 1")
+        zero = (got == 0).all(dim=0)
+        raise Wrong(f"head {head}: the columns you zeroed are {zero.nonzero().flatten().tolist()}, but head {head} "
+                    f"is read by columns {list(range(cols.start, cols.stop))}")
+    # what it means: the layer's output no longer depends on the switched-off head
+    ablated = _ablate_solution(w_o, 1, d_head)
+    changed = heads_out.clone()
+    changed[:, d_head:2 * d_head] += 1.0                                       # change only head 1's output
+    expect_close((changed @ ablated.T).numpy(), (heads_out @ ablated.T).numpy(), "the layer's output", atol=1e-12)
+    return "with its columns of W_O at zero, nothing head h computes reaches the residual stream"
+
+
+ablate_head = Exercise(
+    CHAPTER, "ablate_head",
+    "find and fix the bug in ablate_head(w_o, head, d_head), which should return a copy of W_O with one head "
+    "switched off",
+    _check_ablate,
+    "nn.Linear computes x @ W.T, so W_O has shape (out_features, in_features) = (d_model, n_heads·d_head). "
+    "Which index of W_O runs over the concatenated heads' features?",
+    _ablate_solution,
+    "Zeroing rows would silence d_head output features of every head at once, a different experiment.",
+)
+
+__all__ = ["cosine_similarity", "predict_referents", "induction_next", "patchify", "previous_token_head",
+           "ablate_head", "referent", "REFERENT_SENTENCES", "NO_MATCH", "N_POSITIONS"]

@@ -1,7 +1,10 @@
 """Exercises for chapter 8 (the cost of attention).
 
     from selfattn.exercises import ch08 as ex
-    ex.count_flops.check(attention_flops)
+    ex.predict_peak_memory.check(my_peak_mib)      # predict, then the next cell measures
+    ex.kv_heads_for_budget.check(n_kv_heads)       # design
+    ex.cached_step.check(cached_step)              # implement
+    ex.gqa_attention.check(gqa_attention)          # debug
 """
 from __future__ import annotations
 
@@ -10,110 +13,162 @@ import math
 import numpy as np
 import torch
 
-from .. import cost
 from ..attention import attention
 from ._core import Exercise, Wrong, as_array, call, expect_close, expect_shape
 
 CHAPTER = "ch08"
 
 
-# --- 1. count the flops of one attention head ---------------------------------------------------
+# --- 1. predict, then measure: the memory of naive attention -----------------------------------
 
-def _flops_solution(n, d):
-    # QKᵀ: n·n dot products of length d, each d multiplies and d adds -> 2·n²·d
-    # weights @ V: n·d outputs, each a sum of n products -> 2·n²·d
-    return 4 * n * n * d
+N_PREDICT = 4096
+D_PREDICT = 64
 
 
-def _check_flops(fn):
-    for n, d in ((1, 1), (3, 2), (10, 8), (128, 64), (1000, 64), (4096, 128)):
-        got = call(fn, n, d, what="your attention_flops")
-        try:
-            got = float(got)
-        except (TypeError, ValueError):
-            raise Wrong(f"attention_flops should return a number, got {type(got).__name__}") from None
-        expected = cost.attention_flops(n, n, d)
-        if got == expected:
-            continue
-        where = f"for n={n}, d={d}: got {got:,.0f}, expected {expected:,}"
-        if got == 2 * n * n * d:
-            raise Wrong(f"{where}. That is half: either you counted only QKᵀ (the product with V costs as much "
-                        "again), or you counted a multiply-add as one operation instead of two")
-        if got == n * n * d:
-            raise Wrong(f"{where}. Count both products (QKᵀ and weights·V), and two flops (a multiply and an add) "
-                        "for every term of a dot product")
-        if got == 4 * n * d * d:
-            raise Wrong(f"{where}. You have n and d swapped: the n×n score matrix is what makes attention "
-                        "quadratic in n; d appears once")
-        raise Wrong(where)
-    return "4·n²·d: double n and the work quadruples, double d and it only doubles"
+def naive_peak_bytes(n: int, d: int) -> int:
+    """Peak bytes of cost.naive_attention on one float32 head: scores and weights (n×n each) and the output (n×d),
+    all alive at once."""
+    return 2 * n * n * 4 + n * d * 4
 
 
-count_flops = Exercise(
-    CHAPTER, "count_flops",
-    "write attention_flops(n, d) -> the matmul flops of one self-attention head over n tokens, d_k = d_v = d",
-    _check_flops,
-    "there are two matrix products. QKᵀ computes n·n dot products of length d; weights·V computes n·d "
-    "sums of n products. A dot product of length d is d multiplies and d adds.",
-    _flops_solution,
-    "Counting a multiply-add as two flops is the convention of papers and of torch's FlopCounterMode, "
-    "which the chapter uses to check this formula against the code.")
+def _check_peak(answer):
+    got = float(as_array(answer, "your prediction"))
+    want = naive_peak_bytes(N_PREDICT, D_PREDICT) / 2 ** 20                  # 129 MiB
+    if abs(got - want) <= 0.1 * want:
+        return (f"{want:.0f} MiB: two {N_PREDICT:,}×{N_PREDICT:,} float32 matrices of 64 MiB and a 1 MiB output. "
+                "From n = 2,048 (32.5 MiB) doubling n multiplied it by 4")
+    if abs(got - 64) <= 0.3 or abs(got - 32) <= 0.3:
+        raise Wrong(f"{got:g} MiB counts one n×n matrix (or half of one): at the moment the softmax runs, its "
+                    "input (the scores) and its output (the weights) both exist, 64 MiB each in float32")
+    if abs(got - 65) <= 3:
+        raise Wrong(f"{got:g} MiB is about what doubling the n = 2,048 peak gives: memory of an n×n matrix grows "
+                    "with n², so doubling n multiplies it by 4, not 2")
+    if abs(got - want / 2) <= 0.1 * want / 2:
+        raise Wrong(f"{got:g} MiB: did you count 2 bytes per number? These are float32 tensors, 4 bytes each")
+    if abs(got - want * 2 ** 20 / 1e6) <= 0.02 * want:
+        return f"{want:.0f} MiB (you gave it in MB, 10⁶ bytes; the book uses MiB, 2²⁰ bytes): right otherwise"
+    raise Wrong(f"your prediction is {got:g} MiB. Start from the table: at n = 2,048 the naive peak was 32.5 MiB; "
+                "what does doubling n do to an n×n matrix?")
 
 
-# --- 2. the key/value cache of a model ------------------------------------------------------------
-
-def _kv_solution(n, n_layers, n_heads, n_kv_heads, d_head, bytes_per_number):
-    # every layer stores one key and one value vector per key/value head per token
-    return 2 * n_layers * n_kv_heads * d_head * n * bytes_per_number
-
-
-_KV_MISTAKES = (
-    (lambda n, L, h, kv, d, b: L * kv * d * n * b, "the cache holds keys AND values: one of each per token"),
-    (lambda n, L, h, kv, d, b: 2 * L * h * d * n * b,
-     "only the n_kv_heads key/value heads are cached; the query heads share them "
-     "(that is the point of grouped- and multi-query attention)"),
-    (lambda n, L, h, kv, d, b: 2 * kv * d * n * b, "every layer has its own keys and values: multiply by n_layers"),
-    (lambda n, L, h, kv, d, b: 2 * L * kv * d * n, "that counts numbers, not bytes: multiply by bytes_per_number"),
-)
+predict_peak_memory = Exercise(
+    CHAPTER, "predict_peak_memory",
+    f"before the next cell measures it: how many MiB will naive attention's tensors hold at their peak for one "
+    f"head at n = {N_PREDICT:,}, d_head = {D_PREDICT}, float32?",
+    _check_peak,
+    "the table above has the peak at n = 2,048. Which part of it grows like n², and which like n?",
+    f"my_peak_mib = {naive_peak_bytes(N_PREDICT, D_PREDICT) / 2 ** 20:g}",
+    "Memory, not arithmetic, is what stops naive attention first: the next doubling, n = 8,192, needs half a "
+    "gibibyte for a single head.")
 
 
-def _check_kv(fn):
-    cases = [(1, 1, 1, 1, 1, 1), (4096, 32, 32, 32, 128, 2), (4096, 32, 32, 8, 128, 2),
-             (32768, 80, 64, 8, 128, 2), (1000, 24, 16, 1, 64, 4), (7, 3, 6, 2, 5, 1)]
-    answers = []
-    for case in cases:
-        got = call(fn, *case, what="your kv_cache_bytes")
-        try:
-            answers.append(float(got))
-        except (TypeError, ValueError):
-            raise Wrong(f"kv_cache_bytes should return a number, got {type(got).__name__}") from None
-    for case, got in zip(cases, answers):
-        expected = _kv_solution(*case)
-        if got == expected:
-            continue
-        n, layers, heads, kv_heads, d_head, nbytes = case
-        where = (f"for n={n}, n_layers={layers}, n_heads={heads}, n_kv_heads={kv_heads}, d_head={d_head}, "
-                 f"{nbytes} byte(s) per number: got {got:,.0f}, expected {expected:,}")
-        for formula, why in _KV_MISTAKES:                     # a mistake that explains every answer
-            if all(a == formula(*c) for c, a in zip(cases, answers)):
-                raise Wrong(f"{where}. {why[0].upper() + why[1:]}")
-        raise Wrong(where)
-    return "2 · n_layers · n_kv_heads · d_head · n · bytes: linear in n, and n_kv_heads is the knob GQA and MQA turn"
+# --- 2. design: how many key/value heads fit the budget ------------------------------------------
+
+BUDGET_GIB = 24
+BUDGET_SEQUENCES, BUDGET_TOKENS = 16, 8192
+BUDGET_SHAPE = dict(n_layers=32, n_heads=32, d_head=128, bytes_per_number=2)
 
 
-kv_cache_bytes = Exercise(
-    CHAPTER, "kv_cache_bytes",
-    "write kv_cache_bytes(n, n_layers, n_heads, n_kv_heads, d_head, bytes_per_number) -> bytes of the "
-    "key/value cache for one sequence of n tokens",
-    _check_kv,
-    "per token, per layer, per key/value head: one key of d_head numbers and one value of d_head numbers. "
-    "One of the arguments is not needed.",
-    _kv_solution,
-    "n_heads is the argument you do not need: queries are never cached, because each is used once, at its "
-    "own step. For a 32-layer model with 32 heads of 128 in 16-bit numbers that is half a mebibyte per token.")
+def _budget_bytes(n_kv_heads: int) -> int:
+    b = BUDGET_SHAPE
+    return (2 * b["n_layers"] * n_kv_heads * b["d_head"] * b["bytes_per_number"]
+            * BUDGET_SEQUENCES * BUDGET_TOKENS)
 
 
-# --- 3. one cached decoding step ------------------------------------------------------------------
+def _budget_solution() -> int:
+    fits = [h for h in range(1, BUDGET_SHAPE["n_heads"] + 1)
+            if BUDGET_SHAPE["n_heads"] % h == 0 and _budget_bytes(h) <= BUDGET_GIB * 2 ** 30]
+    return max(fits)
+
+
+def _check_budget(answer):
+    got = as_array(answer, "your n_kv_heads")
+    if got.size != 1 or float(got) != int(float(got)) or int(float(got)) < 1:
+        raise Wrong(f"give one whole number of key/value heads, got {answer!r}")
+    h = int(float(got))
+    heads = BUDGET_SHAPE["n_heads"]
+    size = _budget_bytes(h) / 2 ** 30
+    if heads % h:
+        raise Wrong(f"{h} does not divide n_heads = {heads}: every key/value head serves a group of query heads, "
+                    "and the groups must be the same size")
+    if size > BUDGET_GIB:
+        raise Wrong(f"with {h} key/value heads the cache is {size:g} GiB, over the {BUDGET_GIB} GiB budget. "
+                    "Remember that K and V are both stored (the factor 2) and that every sequence has its own")
+    best = _budget_solution()
+    if h < best:
+        raise Wrong(f"{h} fits ({size:g} GiB), but a larger number does too; find the largest that fits: more "
+                    "key/value heads keep the model closer to full multi-head attention")
+    return (f"{h} key/value heads: {size:g} GiB for {BUDGET_SEQUENCES} sequences of {BUDGET_TOKENS:,} tokens "
+            f"(each key/value head costs {_budget_bytes(1) / 2 ** 30:g} GiB); 12 would fit the bytes but not the groups")
+
+
+kv_heads_for_budget = Exercise(
+    CHAPTER, "kv_heads_for_budget",
+    f"design the attention of a 32-layer decoder with 32 query heads of d_head = 128 in 16-bit numbers: the "
+    f"largest n_kv_heads whose cache for {BUDGET_SEQUENCES} sequences of {BUDGET_TOKENS:,} tokens fits in "
+    f"{BUDGET_GIB} GiB",
+    _check_budget,
+    "one key/value head costs 2 (K and V) · n_layers · d_head · bytes per number per token; multiply by the "
+    "tokens of all sequences. Then keep only numbers that divide 32.",
+    "n_kv_heads = 8",
+    "This is the trade grouped-query attention offers: Ainslie et al. (2023) found 8 key/value heads close to "
+    "full multi-head quality.")
+
+
+# --- 3. debug: grouped-query attention ----------------------------------------------------------
+
+def _gqa_solution(q, k, v):
+    """q: (n_heads, n, d_head); k, v: (n_kv_heads, n, d_head). Query head h uses key/value head h // group."""
+    group = q.shape[0] // k.shape[0]
+    k = k.repeat_interleave(group, dim=0)              # (n_heads, n, d_head): kv head 0 for heads 0..group-1, ...
+    v = v.repeat_interleave(group, dim=0)              # (n_heads, n, d_head)
+    return attention(q, k, v, causal=True).output      # (n_heads, n, d_head)
+
+
+def _gqa_reference(q, k, v):
+    group = q.shape[0] // k.shape[0]
+    return torch.stack([attention(q[h], k[h // group], v[h // group], causal=True).output
+                        for h in range(q.shape[0])])   # (n_heads, n, d_head)
+
+
+def _check_gqa(fn):
+    g = torch.Generator().manual_seed(5)
+    n_heads, n_kv_heads, n, d_head = 4, 2, 6, 8
+    q = torch.randn(n_heads, n, d_head, generator=g, dtype=torch.float64)
+    k = torch.randn(n_kv_heads, n, d_head, generator=g, dtype=torch.float64)
+    v = torch.randn(n_kv_heads, n, d_head, generator=g, dtype=torch.float64)
+    got = as_array(call(fn, q, k, v, what="gqa_attention"), "your output")
+    expect_shape(got, (n_heads, n, d_head), "your output")
+    want = _gqa_reference(q, k, v).numpy()
+    if np.allclose(got, want, atol=1e-9):
+        return "query heads 0 and 1 share key/value head 0, heads 2 and 3 share head 1, as MultiHeadAttention folds them"
+    tiled = torch.stack([attention(q[h], k[h % n_kv_heads], v[h % n_kv_heads], causal=True).output
+                         for h in range(n_heads)]).numpy()
+    if np.allclose(got, tiled, atol=1e-9):
+        raise Wrong("query head 1 is using key/value head 1: .repeat tiles the heads (0, 1, 0, 1), but query "
+                    "head h belongs to group h // (n_heads / n_kv_heads), which needs (0, 0, 1, 1): "
+                    ".repeat_interleave(group, dim=0)")
+    full = torch.stack([attention(q[h], k[h // 2], v[h // 2]).output for h in range(n_heads)]).numpy()
+    if np.allclose(got, full, atol=1e-9):
+        raise Wrong("the heads are grouped right, but the causal mask is gone: a decoder's query may not see "
+                    "later keys (causal=True)")
+    raise Wrong("your output differs from grouped-query attention; compare query head h with key/value head "
+                "h // group, one head at a time")
+
+
+gqa_attention = Exercise(
+    CHAPTER, "gqa_attention",
+    "find and fix the bug in gqa_attention(q, k, v): query heads (n_heads, n, d_head) share key/value heads "
+    "(n_kv_heads, n, d_head) in groups",
+    _check_gqa,
+    "print which key/value head each query head ends up with after k.repeat(group, 1, 1), for n_heads = 4, "
+    "n_kv_heads = 2. Which heads should share?",
+    _gqa_solution,
+    "Copying keys per query head is also what the chapter warns against for memory; MultiHeadAttention folds "
+    "each group's query heads into the query axis instead, which gives the same numbers without the copy.")
+
+
+# --- 4. one cached decoding step ------------------------------------------------------------------
 
 def _step_solution(q_new, k_new, v_new, k_cache, v_cache):
     k_cache = torch.cat([k_cache, k_new], dim=0)              # (t + 1, d_k): the new token's key joins the cache
@@ -173,34 +228,3 @@ cached_step = Exercise(
     _step_solution,
     "Nothing about the earlier tokens is recomputed: their keys and values cannot change, because causal "
     "attention never lets them see the tokens that come after.")
-
-
-# --- 4. the margin a relevant token needs ---------------------------------------------------------
-
-N_NEEDLE = 1_000_000
-
-
-def _check_margin(answer):
-    got = float(as_array(answer, "your margin"))
-    expected = float(cost.margin_needed(N_NEEDLE, 0.5))
-    if abs(got - expected) <= 0.01:
-        return f"m = log(n − 1) + σ²/2 ≈ {expected:.2f}: a million keys need a margin of about 14 to keep half the attention"
-    if abs(got - math.log(N_NEEDLE)) <= 0.01:
-        raise Wrong(f"{got:.3f} is log n. The distractors' scores are random with σ = 1, and e^z averages "
-                    "e^{σ²/2}, not 1: add σ²/2")
-    if abs(got - math.log10(N_NEEDLE)) <= 0.01 or abs(got - math.log2(N_NEEDLE)) <= 0.01:
-        raise Wrong(f"{got:.3f}: softmax uses e^x, so take the natural logarithm (np.log), not log10 or log2")
-    raise Wrong(f"your margin is {got:.3f}; set e^m equal to the distractors' total weight (n − 1)·e^(σ²/2) "
-                "and solve for m")
-
-
-needle_margin = Exercise(
-    CHAPTER, "needle_margin",
-    f"how large a score margin m must one relevant key have to keep half the attention among n = {N_NEEDLE:,} "
-    "keys, when the other n − 1 scores are random with σ = 1?",
-    _check_margin,
-    "the relevant key gets e^m / (e^m + Σ e^{z_j}). The sum over n − 1 distractors is close to (n − 1)·e^{σ²/2}. "
-    "Half the attention means e^m equals that sum.",
-    "margin = np.log(1_000_000 - 1) + 1.0 ** 2 / 2",
-    "The margin needed grows like log n: every tenfold longer context asks the model for log 10 ≈ 2.3 more "
-    "units of score separation, just to stay equally focused.")

@@ -4,9 +4,8 @@ Move n from 64 tokens to a million and read what a decoder of a given shape pays
 flops, the n×n score matrices it would store, its key/value cache, the work of one more token
 with and without the cache, and how much weight one relevant token keeps (spread thin).
 
-A thin view: selfattn.cost.context_report and selfattn.cost.needle_rows compute; this module
-only draws (two small inline SVG charts, an HTML table and a Heatmap of short rows).
-`numbers()` returns what is shown, `demo()` builds it at its largest setting, `step(i)` moves n.
+A thin view: selfattn.explore.cost computes (context_report, context_curves, needle_rows); this
+module only draws (two small inline SVG charts, an HTML table and a Heatmap of short rows).
 """
 from __future__ import annotations
 
@@ -15,14 +14,14 @@ import math
 
 import ipywidgets as W
 
-from .. import cost
-from ..errors import AttentionInputError
+from ..explore import cost
+from .base import BookWidget
 from .heatmap import Heatmap
 
 N_CHOICES = tuple(2 ** p for p in range(6, 21))      # 64 .. 1,048,576: only formulas, no n×n is built
 ROW_NS = (1, 2, 4, 8, 16)                            # the heatmap's rows: short enough to draw every key
-MAX_TOKENS = max(ROW_NS)
-RED, BLUE, GREY = "#d62728", "#1f77b4", "#888888"
+RED, BLUE, GREY = "#d62728", "#1f77b4", "#595959"
+DASHES = ("", "6,3", "2,3")                          # lines differ by dash pattern as well as by colour
 
 
 def _svg_chart(xs, series, marker: int, *, title: str, log_y: bool, y_format, width: int = 330,
@@ -46,9 +45,9 @@ def _svg_chart(xs, series, marker: int, *, title: str, log_y: bool, y_format, wi
         t = math.log10(max(y, 1e-300)) if log_y else y
         return top + (1 - (t - lo) / (hi - lo)) * (height - top - bottom)
 
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-             f'style="font-family: sans-serif; font-size: 10px">',
-             f'<text x="{left}" y="13" font-size="11" font-weight="bold">{html.escape(title)}</text>',
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" '
+             f'aria-label="{html.escape(title)}" style="font-family: sans-serif; font-size: 11px">',
+             f'<text x="{left}" y="13" font-size="12" font-weight="bold">{html.escape(title)}</text>',
              f'<line x1="{left}" y1="{height - bottom}" x2="{width - right}" y2="{height - bottom}" stroke="#444"/>',
              f'<line x1="{left}" y1="{top}" x2="{left}" y2="{height - bottom}" stroke="#444"/>']
     for i, x in enumerate(xs):
@@ -62,9 +61,11 @@ def _svg_chart(xs, series, marker: int, *, title: str, log_y: bool, y_format, wi
                  f'stroke="{GREY}" stroke-dasharray="3,3"/>')
     for k, (name, colour, ys) in enumerate(series):
         points = " ".join(f"{px(a):.1f},{py(b):.1f}" for a, b in zip(lx, ys))
-        parts.append(f'<polyline fill="none" stroke="{colour}" stroke-width="2" points="{points}"/>')
+        dash = f' stroke-dasharray="{DASHES[k % len(DASHES)]}"' if DASHES[k % len(DASHES)] else ""
+        parts.append(f'<polyline fill="none" stroke="{colour}" stroke-width="2"{dash} points="{points}"/>')
         parts.append(f'<circle cx="{px(lx[marker]):.1f}" cy="{py(ys[marker]):.1f}" r="4" fill="{colour}"/>')
-        parts.append(f'<text x="{left + 6}" y="{27 + 12 * k}" fill="{colour}">— {html.escape(name)}</text>')
+        parts.append(f'<text x="{left + 6}" y="{27 + 12 * k}" fill="{colour}">'
+                     f'{"—" if not DASHES[k % len(DASHES)] else "- -"} {html.escape(name)}</text>')
     parts.append("</svg>")
     return "".join(parts)
 
@@ -73,38 +74,35 @@ def _fmt_weight(y: float) -> str:
     return f"{y:.2g}"
 
 
-class ContextExplorer(W.VBox):
+class ContextExplorer(BookWidget):
     """How the costs of attention and the focus of one query change with the context length n."""
 
+    kind = "context-length explorer"
     N_CHOICES = N_CHOICES
-    MAX_TOKENS = MAX_TOKENS
+    MAX_TOKENS = max(ROW_NS)
 
-    def __init__(self, n: int = 4096, *, shape: str = "GQA (8 key/value heads)", margin: float = 3.0):
-        self.message = W.HTML()
-        problem = self._problem(n, shape)
-        if problem:
-            self.message.value = f"<b>Cannot show this:</b> {html.escape(problem)}"
-            self.report = None
-            super().__init__([self.message])
-            return
+    def __init__(self, n: int = 4096, *, shape: str = cost.GQA, margin: float = 3.0):
         style = {"description_width": "130px"}
-        self.n = W.SelectionSlider(options=list(N_CHOICES), value=n, description="context length n",
-                                   continuous_update=True, style=style, layout=W.Layout(width="460px"))
-        self.shape = W.Dropdown(options=list(cost.MODEL_SHAPES), value=shape, description="attention",
-                                style=style, layout=W.Layout(width="460px"))
-        self.margin = W.FloatSlider(value=margin, min=0.0, max=12.0, step=0.5, description="relevance margin",
+        problem = self._problem(n, shape)
+        self.n = W.SelectionSlider(options=list(N_CHOICES), value=4096 if problem else n,
+                                   description="context length n", continuous_update=True, style=style,
+                                   layout=W.Layout(width="460px"))
+        self.shape = W.Dropdown(options=list(cost.MODEL_SHAPES), value=cost.GQA if problem else shape,
+                                description="attention", style=style, layout=W.Layout(width="460px"))
+        self.margin = W.FloatSlider(value=margin, min=0.0, max=12.0, step=0.5, description="relevance margin δ",
                                     continuous_update=True, style=style, layout=W.Layout(width="460px"))
         self.table = W.HTML()
         self.memory_chart = W.HTML()
         self.focus_chart = W.HTML()
+        self.summary = W.HTML()
         self.heatmap = Heatmap(title="short contexts: weight on the relevant key (rel.)")
+        self._build([W.VBox([self.n, self.shape, self.margin]), self.table,
+                     W.HBox([self.memory_chart, self.focus_chart]), self.heatmap, self.summary])
         for control in (self.n, self.shape, self.margin):
-            control.observe(self._update, names="value")
-        self.margin.observe(self._update_rows, names="value")
-        super().__init__([W.VBox([self.n, self.shape, self.margin]), self.table,
-                          W.HBox([self.memory_chart, self.focus_chart]), self.heatmap, self.message])
-        self._update()
-        self._update_rows()
+            control.observe(lambda _: self.redraw(), names="value")
+        self.redraw()
+        if problem:
+            self.refuse(problem)
 
     @staticmethod
     def _problem(n, shape) -> str | None:
@@ -115,60 +113,50 @@ class ContextExplorer(W.VBox):
                     f"tokens, got {n!r}.")
         return None
 
-    def _update(self, _change=None) -> None:
+    def redraw(self) -> None:
         shape = cost.MODEL_SHAPES[self.shape.value]
-        try:
-            self.report = cost.context_report(self.n.value, shape, margin=self.margin.value)
-            curve = [cost.context_report(m, shape, margin=self.margin.value) for m in N_CHOICES]
-        except AttentionInputError as e:
-            self.message.value = f"<b>Cannot show this:</b> {html.escape(str(e))}"
-            return
-        r = self.report
-        rows = [("attention flops, whole forward pass (QKᵀ and AV)", cost.human_flops(r["attention_flops"])),
-                ("n×n score matrices if stored (all heads, all layers)", cost.human_bytes(r["score_matrix_bytes"])),
-                ("key/value cache for the n tokens", cost.human_bytes(r["kv_cache_bytes"])),
-                ("key/value cache per token", cost.human_bytes(r["kv_bytes_per_token"])),
-                ("flops for token n with the cache", cost.human_flops(r["step_flops_cached"])),
-                ("flops for token n without it (rerun everything)", cost.human_flops(r["step_flops_recompute"])),
-                ("weight on one relevant token", f"{r['needle_weight']:.3f}")]
+        margin = self.margin.value
+        self.current = r = cost.context_report(self.n.value, shape, margin=margin)
+        curves = cost.context_curves(N_CHOICES, shape, margin=margin)
+        self.rows = cost.needle_rows(ROW_NS, margin=margin)
+        lines = [("attention flops, whole forward pass (QKᵀ and AV)", cost.human_flops(r["attention_flops"])),
+                 ("n×n score matrices if stored (all heads, all layers)", cost.human_bytes(r["score_matrix_bytes"])),
+                 ("key/value cache for the n tokens", cost.human_bytes(r["kv_cache_bytes"])),
+                 ("key/value cache per token", cost.human_bytes(r["kv_bytes_per_token"])),
+                 ("flops for token n with the cache", cost.human_flops(r["step_flops_cached"])),
+                 ("flops for token n without it (rerun everything)", cost.human_flops(r["step_flops_recompute"])),
+                 ("weight on one relevant token", f"{r['needle_weight']:.3f}")]
         cells = "".join(f"<tr><td style='padding:1px 10px 1px 0'>{html.escape(a)}</td>"
-                        f"<td style='text-align:right'><b>{html.escape(b)}</b></td></tr>" for a, b in rows)
+                        f"<td style='text-align:right'><b>{html.escape(b)}</b></td></tr>" for a, b in lines)
         self.table.value = (f"<div style='font-family:sans-serif;font-size:13px'>{html.escape(shape.name)}: "
                             f"{shape.n_layers} layers, {shape.n_heads} query heads of d_head = {shape.d_head}, "
                             f"16-bit numbers<table>{cells}</table></div>")
         marker = N_CHOICES.index(self.n.value)
         self.memory_chart.value = _svg_chart(
-            N_CHOICES, [("n×n scores", RED, [c["score_matrix_bytes"] for c in curve]),
-                        ("K/V cache", BLUE, [c["kv_cache_bytes"] for c in curve])],
+            N_CHOICES, [("n×n scores", RED, curves["score_matrix_bytes"]),
+                        ("K/V cache", BLUE, curves["kv_cache_bytes"])],
             marker, title="memory (log scale)", log_y=True, y_format=cost.human_bytes)
         self.focus_chart.value = _svg_chart(
-            N_CHOICES, [("relevant token", RED, [c["needle_weight"] for c in curve]),
+            N_CHOICES, [("relevant token", RED, curves["needle_weight"]),
                         ("uniform, 1/n", GREY, [1 / m for m in N_CHOICES])],
-            marker, title=f"focus at margin {self.margin.value:g} (log scale)", log_y=True, y_format=_fmt_weight)
-        self.message.value = html.escape(self.text())
+            marker, title=f"focus at margin δ = {margin:g} (log scale)", log_y=True, y_format=_fmt_weight)
+        blocked = self.rows != self.rows                             # nan: no such key in a shorter context
+        self.heatmap.show(self.rows, [f"n = {m}" for m in ROW_NS],
+                          ["rel."] + [str(j) for j in range(1, max(ROW_NS))], blocked=blocked)
+        self.summary.value = html.escape(self.text())
 
-    def _update_rows(self, _change=None) -> None:
-        rows = cost.needle_rows(ROW_NS, margin=self.margin.value)
-        blocked = rows != rows                                       # nan: no such key in a shorter context
-        self.heatmap.show(rows, [f"n = {m}" for m in ROW_NS], ["rel."] + [str(j) for j in range(1, MAX_TOKENS)],
-                          blocked=blocked)
-
-    def numbers(self) -> dict:
+    def values(self) -> dict:
         """What the widget shows now, as plain numbers."""
-        if self.report is None:
-            return {}
-        r = self.report
+        r = self.current
         return {"n": self.n.value, "attention": self.shape.value, "margin": self.margin.value,
                 "attention_flops": r["attention_flops"], "score_matrix_bytes": r["score_matrix_bytes"],
                 "kv_cache_bytes": r["kv_cache_bytes"], "kv_bytes_per_token": r["kv_bytes_per_token"],
                 "step_flops_cached": r["step_flops_cached"], "step_flops_recompute": r["step_flops_recompute"],
                 "needle_weight": round(r["needle_weight"], 3),
-                "short_context_weights": [round(float(w), 3) for w in cost.needle_rows(ROW_NS, margin=self.margin.value)[:, 0]]}
+                "short_context_weights": [round(float(w), 3) for w in self.rows[:, 0]]}
 
     def text(self) -> str:
-        if self.report is None:
-            return self.message.value
-        r = self.report
+        r = self.current
         ratio = r["step_flops_recompute"] / r["step_flops_cached"]
         return (f"n = {self.n.value:,}: the cache holds {cost.human_bytes(r['kv_cache_bytes'])}; "
                 f"storing the scores would take {cost.human_bytes(r['score_matrix_bytes'])}; "
@@ -177,13 +165,8 @@ class ContextExplorer(W.VBox):
 
     @classmethod
     def demo(cls) -> "ContextExplorer":
-        return cls(n=N_CHOICES[-1], shape="MHA (32 key/value heads)", margin=12.0)
+        return cls(n=N_CHOICES[-1], shape=cost.MHA, margin=12.0)
 
     def step(self, i: int) -> None:
         """One slider move: n cycles through its choices."""
         self.n.value = N_CHOICES[int(i) % len(N_CHOICES)]
-
-    def __repr__(self) -> str:
-        if self.report is None:
-            return "ContextExplorer(not shown)"
-        return f"ContextExplorer(n={self.n.value}, attention={self.shape.value!r}, margin={self.margin.value:g})"
