@@ -25,21 +25,13 @@ from .errors import AttentionInputError, as_tensor, check_finite, check_int, che
 DEFAULT_BASE = 10000.0
 
 
-def _positive_int(value, name: str) -> int:
-    return check_int(value, name, minimum=1)
-
-
-def _check_base(base) -> float:
-    return check_number(base, "base", above=1, meaning="the paper uses 10000")
-
-
 def frequencies(d: int, *, base: float = DEFAULT_BASE, dtype=torch.float64) -> torch.Tensor:
     """(d/2,) angular frequencies ω_r = base^(-2r/d), one per (sin, cos) or rotation pair r = 0 .. d/2-1.
 
     Pair 0 turns by one radian per position; the last pair turns almost base times more slowly.
     """
-    d = _positive_int(d, "d")
-    base = _check_base(base)
+    d = check_int(d, "d", minimum=1)
+    base = check_number(base, "base", above=1, meaning="the paper uses 10000")
     if d % 2:
         raise AttentionInputError(f"the width must be even (features come in pairs), got {d}")
     i = torch.arange(d // 2, dtype=torch.float64)                       # (d/2,)
@@ -54,8 +46,8 @@ def sinusoidal(n: int, d_model: int, *, base: float = DEFAULT_BASE, dtype=None) 
 
     Add the result to the (n, d_model) token vectors. d_model must be even.
     """
-    n = _positive_int(n, "n")
-    d_model = _positive_int(d_model, "d_model")
+    n = check_int(n, "n", minimum=1)
+    d_model = check_int(d_model, "d_model", minimum=1)
     if d_model % 2:
         raise AttentionInputError(
             f"d_model must be even for sinusoidal encodings (they come in (sin, cos) pairs), got d_model={d_model}")
@@ -77,8 +69,8 @@ class LearnedPositions(nn.Module):
 
     def __init__(self, max_len: int, d_model: int, *, init_std: float = 0.02, seed: int | None = None):
         super().__init__()
-        self.max_len = _positive_int(max_len, "max_len")
-        self.d_model = _positive_int(d_model, "d_model")
+        self.max_len = check_int(max_len, "max_len", minimum=1)
+        self.d_model = check_int(d_model, "d_model", minimum=1)
         init_std = check_number(init_std, "init_std", minimum=0, meaning="spread of the random start")
         g = None if seed is None else torch.Generator().manual_seed(int(seed))
         start = torch.randn(self.max_len, self.d_model, generator=g) * init_std   # (max_len, d_model)
@@ -87,7 +79,7 @@ class LearnedPositions(nn.Module):
 
     def encodings(self, n: int) -> torch.Tensor:
         """(n, d_model) the vectors of positions 0..n-1."""
-        n = _positive_int(n, "n")
+        n = check_int(n, "n", minimum=1)
         if n > self.max_len:
             raise AttentionInputError(
                 f"this table has vectors for max_len={self.max_len} positions, got n={n}: a learned table "
@@ -136,8 +128,8 @@ def _positions(positions, n: int) -> torch.Tensor:
 
 def rotary_angles(n: int, d_k: int, *, base: float = DEFAULT_BASE) -> torch.Tensor:
     """(n, d_k/2) float64 rotation angles θ: position p turns pair r by θ = p·ω_r (radians)."""
-    n = _positive_int(n, "n")
-    d_k = _positive_int(d_k, "d_k")
+    n = check_int(n, "n", minimum=1)
+    d_k = check_int(d_k, "d_k", minimum=1)
     if d_k % 2:
         raise AttentionInputError(f"d_k must be even for rotary positions (features rotate in pairs), got d_k={d_k}")
     return torch.arange(n, dtype=torch.float64).unsqueeze(1) * frequencies(d_k, base=base)   # (n, d_k/2)
@@ -163,7 +155,7 @@ def rotary(x, positions=None, *, base: float = DEFAULT_BASE):
         raise AttentionInputError(
             f"x must have an even d_k for rotary positions (features rotate in pairs), got shape "
             f"{shape_str(t.shape, ('batch', 'n', 'd_k'))}")
-    base = _check_base(base)
+    base = check_number(base, "base", above=1, meaning="the paper uses 10000")
     angle = _positions(positions, n).unsqueeze(1) * frequencies(d_k, base=base)   # (n, d_k/2)
     cos, sin = angle.cos().to(t.dtype), angle.sin().to(t.dtype)         # (n, d_k/2)
     x1, x2 = t[..., 0::2], t[..., 1::2]                                 # (..., n, d_k/2) each

@@ -193,3 +193,11 @@ def test_temperature_rows_and_row_sums():
     st = P.sentence_stages("the cat sat on the mat", causal=True).stages
     torch.testing.assert_close(st[3].row_sums, torch.ones(6, dtype=st[3].matrix.dtype))
     assert float(st[0].row_sums[1]) == pytest.approx(6.2)               # "cat" row of QKᵀ: 6.2 on "sat" only
+
+
+def test_saturation_view_summaries():
+    v = P.saturation_view(4, 1.0, scaled=False, n=8)
+    assert v.mean_max_weight == pytest.approx(0.583, abs=1e-3)
+    assert v.mean_entropy == pytest.approx(1.663, abs=1e-3)
+    assert v.median_grad_norm == pytest.approx(0.338, abs=1e-3)
+    assert v.uniform_weight == 0.125 and v.n_saturated == 0

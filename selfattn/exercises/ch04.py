@@ -1,5 +1,9 @@
 """Exercises for chapter 4: self vs cross attention, word order and positions, images as patches.
 
+Ten exercises in the chapter's order, each with a checker that recognises the typical mistakes by
+name; that makes the module a little longer than the book's usual 400 lines, and splitting it
+would separate a checker from the chapter it serves.
+
     from selfattn.exercises import ch04 as ex
     ex.shuffled_outputs.check(answer)
 """

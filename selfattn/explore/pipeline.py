@@ -320,6 +320,26 @@ class SaturationView:
         return int(self.weights.shape[0])
 
     @property
+    def mean_max_weight(self) -> float:
+        """The largest weight of a row, averaged over the rows (1/n uniform, 1 one-hot)."""
+        return float(self.max_weight.mean())
+
+    @property
+    def mean_entropy(self) -> float:
+        """The entropy of a row in bits, averaged over the rows."""
+        return float(self.entropy.mean())
+
+    @property
+    def median_grad_norm(self) -> float:
+        """The median over the rows of ‖softmax Jacobian‖_F (0: a saturated row passes no gradient)."""
+        return float(self.grad_norm.median())
+
+    @property
+    def uniform_weight(self) -> float:
+        """1/n: the weight of every key in a uniform row."""
+        return 1.0 / self.n
+
+    @property
     def uniform_entropy(self) -> float:
         """log2(n): the entropy of a uniform row, in bits (the most spread out a row can be)."""
         return math.log2(self.n)

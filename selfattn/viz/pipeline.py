@@ -135,7 +135,7 @@ def saturation_grid(views, *, labels: Sequence[str] | None = None):
     """Weights from several `saturation_view`s side by side (e.g. small and large d_k, scaled or not)."""
     n = to_numpy(views[0].weights).shape[0]
     labels = list(labels) if labels is not None else [f"t{i}" for i in range(n)]
-    titles = [f"d_k={v.d_k}, T={v.temperature:g}\n{'÷ √d_k' if v.scaled else 'unscaled'}: max w̄={float(v.max_weight.mean()):.2f}"
+    titles = [f"d_k={v.d_k}, T={v.temperature:g}\n{'÷ √d_k' if v.scaled else 'unscaled'}: max w̄={v.mean_max_weight:.2f}"
               for v in views]
     return heatmap_grid([v.weights for v in views], titles, labels, labels, ncols=len(views))
 

@@ -183,9 +183,9 @@ class SaturationExplorer(BookWidget):
         v = self.view
         self.heatmap.show(v.weights, self._labels, self._labels)
         rows = [("divisor", num(v.divisor)), ("spread of the logits (std)", num(v.logit_std)),
-                ("mean largest weight", f"{num(v.max_weight.mean())} (uniform: {num(1 / v.n)})"),
-                ("mean entropy", f"{num(v.entropy.mean())} bits (uniform: {num(v.uniform_entropy)})"),
-                ("median ‖softmax Jacobian‖", num(v.grad_norm.median())),
+                ("mean largest weight", f"{num(v.mean_max_weight)} (uniform: {num(v.uniform_weight)})"),
+                ("mean entropy", f"{num(v.mean_entropy)} bits (uniform: {num(v.uniform_entropy)})"),
+                ("median ‖softmax Jacobian‖", num(v.median_grad_norm)),
                 (f"rows with max weight &gt; {SATURATED:g}", f"{v.n_saturated} of {v.n}")]
         self.readout.value = ("<table style='font-size:12px'>"
                               + "".join(f"<tr><td>{a}</td><td>{b}</td></tr>" for a, b in rows) + "</table>")
@@ -193,9 +193,8 @@ class SaturationExplorer(BookWidget):
     def values(self) -> dict:
         v = self.view
         return {"d_k": v.d_k, "temperature": round(v.temperature, 2), "divide by sqrt(d_k)": v.scaled,
-                "divisor": v.divisor, "logit std": v.logit_std, "mean largest weight": float(v.max_weight.mean()),
-                "mean entropy (bits)": float(v.entropy.mean()),
-                "median Jacobian norm": float(v.grad_norm.median()),
+                "divisor": v.divisor, "logit std": v.logit_std, "mean largest weight": v.mean_max_weight,
+                "mean entropy (bits)": v.mean_entropy, "median Jacobian norm": v.median_grad_norm,
                 f"saturated rows (max weight > {SATURATED:g})": f"{v.n_saturated} of {v.n}"}
 
     @classmethod
