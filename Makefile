@@ -9,7 +9,7 @@ NODE_STAMP := node/node_modules/.installed
 # so each notebook runs in one kernel in order. `make test PARALLEL=` runs everything in one process.
 PARALLEL ?= -n 2 --dist loadfile
 
-.PHONY: setup lab answers test unit browser hub slides notebooks book learner lock bench latency clean
+.PHONY: setup lab answers test unit browser hub slides notebooks book learner lock bench latency encoder-decoder-weights clean
 
 setup: $(STAMP) $(NODE_STAMP)
 
@@ -66,6 +66,9 @@ lock:  ## re-resolve requirements.in into exact pins in requirements.txt
 
 bench: $(STAMP)  ## the attention benchmark: prints a table, writes JSON under benchmarks/results/
 	$(BIN)/python benchmarks/attention_bench.py
+
+encoder-decoder-weights: $(STAMP)  ## retrain chapter 11's date model from its seed and rewrite selfattn/data/encoder_decoder_dates.safetensors
+	$(BIN)/python -m selfattn.explore.encoder_decoder.train
 
 latency: $(STAMP)  ## input-to-pixels latency of every widget in JupyterLab (needs chromium): benchmarks/results/widget_latency.md
 	$(BIN)/python benchmarks/widget_latency.py

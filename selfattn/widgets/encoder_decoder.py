@@ -1,0 +1,106 @@
+"""Chapter 11's widget: type a date, read the model's answer and the cross-attention behind it.
+
+A thin view over selfattn.explore.encoder_decoder: `AlignmentExplorer.set_source` parses the date
+(task.parse_source refuses anything the model was not trained on, with a message), decodes it
+with the caches, and shows one decoder layer's cross-attention (one head, or the mean of the
+heads) as a Heatmap: target characters down, source tokens across.
+"""
+from __future__ import annotations
+
+import html
+
+import ipywidgets as W
+import torch
+
+from ..errors import AttentionInputError
+from ..explore.encoder_decoder import task
+from ..explore.encoder_decoder.alignment import aligned_share
+from ..explore.encoder_decoder.train import greedy_decode
+from ..threads import on_one_thread
+from .base import BookWidget
+from .heatmap import Heatmap
+
+MEAN = "mean of the heads"
+
+
+class AlignmentExplorer(BookWidget):
+    """Decode a typed date with the trained encoder-decoder and show where each output character looked."""
+
+    kind = "cross-attention explorer"
+
+    def __init__(self, model, source: str = "12 March 2024"):
+        self.model = model
+        n_layers, n_heads = model.cfg.n_decoder_layers, model.cfg.n_heads
+        self.source = W.Text(value=source, description="date", continuous_update=False,
+                             layout=W.Layout(width="320px"))
+        self.layer = W.Dropdown(options=[(f"decoder layer {i}", i) for i in range(n_layers)], value=n_layers - 1,
+                                description="layer")
+        self.head = W.Dropdown(options=[(f"head {h}", h) for h in range(n_heads)] + [(MEAN, -1)], value=-1,
+                               description="head")
+        self.heatmap = Heatmap()
+        self.heatmap.caption = "rows: output characters; columns: source tokens. Arrow keys move, hover reads a weight"
+        self.readout = W.HTML()
+        self.date: task.Date | None = None
+        self.text = ""
+        self.output = ""
+        self.maps: list[torch.Tensor] = []
+        self._busy = False
+        self._build([W.HBox([self.source, self.layer, self.head]), self.heatmap, self.readout])
+        self.source.observe(lambda ch: None if self._busy else self.set_source(ch["new"]), names="value")
+        self.layer.observe(lambda ch: self.redraw(), names="value")
+        self.head.observe(lambda ch: self.redraw(), names="value")
+        self.set_source(source)
+
+    @on_one_thread
+    def set_source(self, text: str) -> bool:
+        """Decode a new date; refuse it (keeping the last one drawn) if the model cannot read it."""
+        try:
+            date = task.parse_source(text)
+        except AttentionInputError as e:
+            self._busy = True
+            self.source.value = self.text                     # the box shows the date still drawn
+            self._busy = False
+            return self.refuse(f"{text!r}: {e}")
+        ids, maps = greedy_decode(self.model, [date])
+        self.date, self.text, self.maps = date, text, maps
+        self.output = task.decode_target(ids[0])
+        self.accept()
+        self.redraw()
+        return True
+
+    def _map(self):
+        n_src = len(self.date.source_tokens())
+        w = self.maps[self.layer.value][0, :, :task.TARGET_LEN, :n_src]          # (n_heads, T, n_src)
+        return w.mean(0) if self.head.value == -1 else w[self.head.value]       # (T, n_src)
+
+    def redraw(self) -> None:
+        if self.date is None:
+            return
+        target = list(self.output.ljust(task.TARGET_LEN, "?"))[:task.TARGET_LEN]
+        which = MEAN if self.head.value == -1 else f"head {self.head.value}"
+        self.heatmap.title = f"decoder layer {self.layer.value}, {which}: cross-attention"
+        self.heatmap.show(self._map(), [f"{i}:{c}" for i, c in enumerate(target)], self.date.source_tokens())
+        right = "".join(self.date.target_tokens())
+        verdict = "right" if self.output == right else f"wrong (the answer is {right})"
+        share = aligned_share(self.maps, [self.date])[self.layer.value]               # (n_heads,)
+        shown = float(share.mean() if self.head.value == -1 else share[self.head.value])
+        self.readout.value = (f"<b>{html.escape(self.text)}</b> → <b>{html.escape(self.output)}</b> ({verdict}); "
+                              f"weight on the source tokens each character should read: {shown:.2f}")
+
+    def values(self) -> dict:
+        if self.date is None:
+            return {}
+        return {"source": self.text, "output": self.output, "layer": self.layer.value,
+                "head": "mean" if self.head.value == -1 else self.head.value,
+                "weights": [[round(float(x), 3) for x in row] for row in self._map()]}
+
+    @classmethod
+    def demo(cls, model=None) -> "AlignmentExplorer":
+        if model is None:
+            from ..explore.encoder_decoder.train import load
+            model = load()[0]
+        return cls(model, "28 September 1999")
+
+    def step(self, i: int) -> None:
+        """One representative update for benchmarks: a new date typed."""
+        self.source.value = f"{1 + i % 28} {task.MONTHS[i % 12]} {1950 + i % 100}"
