@@ -3,6 +3,7 @@
     python benchmarks/attention_bench.py            # the full run: n = 128 .. 16384 (several minutes)
     python benchmarks/attention_bench.py --quick    # small n, few repeats, one process: the code path works
     python benchmarks/attention_bench.py --ns 128 256 512 --merge   # measure some n again, keep the rest
+    python benchmarks/attention_bench.py --ns 128 256 512 --interleave --merge   # small n on a busy machine
 
 For each method and each n, one fresh Python process (so no method inherits another's memory or
 warm caches) builds seeded inputs q, k, v of shape (1, 1, n, 64) in float32, runs the method
@@ -11,6 +12,10 @@ calls), and finally compares its output with a float64 computation of the defini
 implements. Everything runs on two threads. Torch's own fused `scaled_dot_product_attention`
 (SDPA) runs in the same session, so every ratio compares numbers measured under the same
 conditions.
+
+With --interleave (meant for small n on a shared machine), all methods at one n run in one
+process, in turns: round after round, each method is called once, so a burst of other work
+slows every method alike and the ratios stay meaningful; peak memory is not measured then.
 
 Results: a table on stdout, `attention_bench.json` (every number) and `attention_bench.md`
 (tables and the machine) in benchmarks/results/ (or --out). Hand-written notes between the
@@ -44,7 +49,7 @@ from selfattn import efficient as eff  # noqa: E402
 from selfattn.threads import torch_threads  # noqa: E402
 
 D_HEAD = 64
-THREADS = 2
+THREADS = 2               # torch threads per worker (--threads changes it for one run)
 FULL_NS = (128, 256, 512, 1024, 2048, 4096, 8192, 16384)
 QUICK_NS = (200,)
 WINDOW = 256              # sliding-window width (keys per query)
@@ -263,23 +268,58 @@ def measure(method: Method, n: int, repeats: int) -> dict:
     return result
 
 
-def worker(configs: list) -> None:
-    """Measure each [name, n, repeats] (or ["matmul_peak", repeats, size]); one JSON line each on stdout."""
-    with torch_threads(THREADS):
+def measure_interleaved(methods: list[Method], n: int, rounds: int) -> list[dict]:
+    """Time every method at one n in turns (one call each per round, the order rotating), in this process."""
+    g = torch.Generator().manual_seed(n)
+    q, k, v = (torch.randn(1, 1, n, D_HEAD, generator=g) for _ in range(3))   # (batch, n_heads, n, d_head)
+    fns = [m.make(n) for m in methods]
+    matmul_now = matmul_peak(5, 1024)
+    outs = [fn(q, k, v) for fn in fns]                               # first calls and warm-up
+    for fn in fns:
+        fn(q, k, v)
+    times: list[list[float]] = [[] for _ in methods]
+    for r in range(rounds):
+        for i in [(r + j) % len(fns) for j in range(len(fns))]:
+            t0 = time.perf_counter()
+            fns[i](q, k, v)
+            times[i].append(time.perf_counter() - t0)
+    rows = []
+    idx = error_rows(n)
+    for method, out, ts in zip(methods, outs, times):
+        got = out[0, 0, idx].double()                                # (rows, d_head)
+        median = statistics.median(ts)
+        row = {"method": method.name, "n": n, "d_head": D_HEAD, "threads": torch.get_num_threads(),
+               "median_s": median, "min_s": min(ts), "times_s": ts, "interleaved": True, "peak_mib": None,
+               "gflops": method.flops(n) / median / 1e9, "matmul_gflops_before": matmul_now,
+               "load_avg": machine.load_average(), "reference": method.definition, "error_rows": len(idx),
+               "max_err": float((got - exact_reference(method, q, k, v, idx)).abs().max())}
+        if method.definition == "kernel":
+            row["max_err_vs_softmax"] = float((got - exact_reference(method, q, k, v, idx, definition="softmax")).abs().max())
+        rows.append(row)
+    return rows
+
+
+def worker(configs: list, threads: int = THREADS) -> None:
+    """Measure each [name, n, repeats], ["interleaved", names, n, rounds] or ["matmul_peak", repeats, size];
+    JSON lines on stdout."""
+    with torch_threads(threads):
         for item in configs:
             if item[0] == "matmul_peak":
                 print(json.dumps({"matmul_peak_gflops": matmul_peak(item[1], item[2])}), flush=True)
+            elif item[0] == "interleaved":
+                for row in measure_interleaved([BY_NAME[m] for m in item[1]], int(item[2]), int(item[3])):
+                    print(json.dumps(row), flush=True)
             else:
                 name, n, repeats = item
                 print(json.dumps(measure(BY_NAME[name], int(n), int(repeats))), flush=True)
 
 
-def spawn(configs: list) -> list[dict]:
-    """Run `worker(configs)` in a fresh Python process with the benchmark's thread settings."""
-    env = dict(os.environ, OMP_NUM_THREADS=str(THREADS), MKL_NUM_THREADS=str(THREADS))
+def spawn(configs: list, threads: int = THREADS) -> list[dict]:
+    """Run `worker(configs, threads)` in a fresh Python process with the benchmark's thread settings."""
+    env = dict(os.environ, OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
     env.setdefault("GOMP_SPINCOUNT", GOMP_SPINCOUNT)
-    proc = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--worker", json.dumps(configs)],
-                          capture_output=True, text=True, env=env)
+    proc = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--worker", json.dumps(configs),
+                           "--threads", str(threads)], capture_output=True, text=True, env=env)
     if proc.returncode != 0:
         raise RuntimeError(f"benchmark worker failed for {configs}:\n{proc.stderr[-3000:]}")
     return [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
@@ -293,19 +333,31 @@ def _fmt(x, spec=".2f") -> str:
 
 
 def run(methods, ns, repeats: int, *, quick: bool, max_wait_s: float = 0.0, retries: int = 2,
-        progress=print) -> dict:
+        interleave_rounds: int = 0, threads: int = THREADS, progress=print) -> dict:
     """Measure every method at every n. Returns {"run": what describes the run, "results": rows}."""
     names = [m.name for m in methods]
     start = time.perf_counter()
-    info = machine.describe(threads_used=THREADS, gomp_spincount=os.environ.get("GOMP_SPINCOUNT", GOMP_SPINCOUNT),
-                            quick=quick)
+    info = machine.describe(threads_used=threads, gomp_spincount=os.environ.get("GOMP_SPINCOUNT", GOMP_SPINCOUNT),
+                            quick=quick, interleaved=bool(interleave_rounds))
     results: list[dict] = []
     if quick:                      # one process for everything: checks the code path, measures nothing
-        rows = spawn([["matmul_peak", 3, 512]] + [[m, n, repeats] for n in ns for m in names])
+        rows = spawn([["matmul_peak", 3, 512]] + [[m, n, repeats] for n in ns for m in names], threads)
         peak, results = rows[0]["matmul_peak_gflops"], rows[1:]
+    elif interleave_rounds:        # one process per n, methods in turns
+        peak = spawn([["matmul_peak", 10, 2048]], threads)[0]["matmul_peak_gflops"]
+        for n in ns:
+            busy = machine.wait_for_quiet(max_wait_s) if max_wait_s > 0 else machine.cpu_busy(0.2)
+            before = machine.cpu_snapshot()
+            rows = spawn([["interleaved", names, n, interleave_rounds]], threads)
+            others = machine.others_busy(before)
+            for row in rows:
+                row.update(cpu_busy_before=busy, others_busy_during=others, attempt=1)
+                progress(f"  n={n:>6} {row['method']:<17} {row['median_s'] * 1e3:10.3f} ms (interleaved; other work: "
+                         f"{_fmt(busy)} before, {_fmt(others)} during)")
+            results += rows
     else:
-        peak = spawn([["matmul_peak", 10, 2048]])[0]["matmul_peak_gflops"]
-        progress(f"matmul peak: {peak:.1f} GFLOP/s on {THREADS} threads")
+        peak = spawn([["matmul_peak", 10, 2048]], threads)[0]["matmul_peak_gflops"]
+        progress(f"matmul peak: {peak:.1f} GFLOP/s on {threads} threads")
         todo = [(m, n) for n in ns for m in names]
         for attempt in range(1 + retries):
             disturbed = []
@@ -313,7 +365,7 @@ def run(methods, ns, repeats: int, *, quick: bool, max_wait_s: float = 0.0, retr
                 t0 = time.perf_counter()
                 busy = machine.wait_for_quiet(max_wait_s) if max_wait_s > 0 else machine.cpu_busy(0.2)
                 before = machine.cpu_snapshot()
-                row = spawn([[m, n, repeats]])[0]
+                row = spawn([[m, n, repeats]], threads)[0]
                 others = machine.others_busy(before)
                 row.update(cpu_busy_before=busy, others_busy_during=others, attempt=attempt + 1)
                 old = next((r for r in results if r["method"] == m and r["n"] == n), None)
@@ -363,7 +415,8 @@ def combine(new: dict, old: dict | None) -> dict:
         if ref is not None:
             row["baseline"] = base
             row["time_ratio"] = row["median_s"] / ref["median_s"]
-            row["memory_ratio"] = row["peak_mib"] / ref["peak_mib"] if ref["peak_mib"] and ref["peak_mib"] > 0 else None
+            row["memory_ratio"] = (row["peak_mib"] / ref["peak_mib"]
+                                   if row["peak_mib"] is not None and ref["peak_mib"] and ref["peak_mib"] > 0 else None)
     order = [m.name for m in METHODS]
     rows.sort(key=lambda r: (r["n"], order.index(r["method"]) if r["method"] in order else len(order)))
     return {"quick": bool(new["run"]["quick"]), "runs": runs, "results": rows}
@@ -394,11 +447,12 @@ def _run_lines(i: int, run: dict, rows: list[dict]) -> list[str]:
     cpu = run.get("cpu", "?")
     return [f"- run {i} ({run.get('date', '?')}), n = {', '.join(str(n) for n in sorted({r['n'] for r in rows}))}: "
             f"{cpu}, {run.get('cores', run.get('logical_cores'))} logical cores, "
-            f"{run.get('memory_gib', run.get('memory_gb'))} GiB memory, {run.get('threads_used')} threads; torch {run.get('torch')}, "
+            f"{run.get('memory_gib', run.get('memory_gb'))} GiB memory, {run.get('threads_used')} thread(s); torch {run.get('torch')}, "
             f"Python {run.get('python')}; GOMP_SPINCOUNT={run.get('gomp_spincount')}",
             f"  - load average (1 min) at start / end: {_fmt(run.get('load_average_1min', run.get('load_avg_start')))} / "
             f"{_fmt(run.get('load_average_1min_end', run.get('load_avg_end')))}; {busy}; wall time "
-            f"{_fmt((run.get('wall_s') or 0) / 60, '.1f')} min",
+            f"{_fmt((run.get('wall_s') or 0) / 60, '.1f')} min"
+            + ("; methods timed in turns in one process (--interleave), no memory figure" if run.get("interleaved") else ""),
             f"  - matmul peak (float32, best rate of {run.get('matmul_size', 2048)}² products at the start and 1024² "
             f"products before each configuration): {_fmt(run.get('matmul_peak_gflops'), '.1f')} GFLOP/s"]
 
@@ -478,18 +532,22 @@ def main(argv=None) -> int:
     parser.add_argument("--repeats", type=int, default=None, help="timed calls per configuration (default 5; quick: 2)")
     parser.add_argument("--out", type=Path, default=RESULTS, help="folder for attention_bench.json and .md")
     parser.add_argument("--merge", action="store_true", help="keep the rows of the existing JSON at other n")
+    parser.add_argument("--interleave", type=int, nargs="?", const=30, default=0, metavar="ROUNDS",
+                        help="time all methods at one n in one process, in turns (default 30 rounds; no memory figure)")
     parser.add_argument("--wait-quiet", type=float, default=20.0, metavar="SECONDS",
                         help="before each configuration, wait up to this long for the CPUs to be mostly idle "
                              "(shared machines; default 20, 0 to never wait)")
+    parser.add_argument("--threads", type=int, default=THREADS, help=f"torch threads per worker (default {THREADS})")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
-        worker(json.loads(args.worker))
+        worker(json.loads(args.worker), args.threads)
         return 0
     repeats = args.repeats or (2 if args.quick else 5)
     methods = select(args.methods)
     ns = tuple(args.ns) if args.ns else (QUICK_NS if args.quick else FULL_NS)
-    new = run(methods, ns, repeats, quick=args.quick, max_wait_s=0.0 if args.quick else args.wait_quiet)
+    new = run(methods, ns, repeats, quick=args.quick, max_wait_s=0.0 if args.quick else args.wait_quiet,
+              interleave_rounds=args.interleave, threads=args.threads)
     old_path = args.out / "attention_bench.json"
     old = json.loads(old_path.read_text()) if args.merge and old_path.exists() else None
     data = combine(new, old)

@@ -45,6 +45,18 @@ def test_merge_keeps_other_n_and_takes_ratios_within_a_run():
                    ("sdpa_causal", 128): (1, None), ("sliding_window", 128): (1, 0.25)}
 
 
+def test_interleaved_rows_time_every_method_at_one_n_in_turns():
+    methods = bench.select(["sliding_window", "linear_chunked"])
+    data = bench.combine(bench.run(methods, (96,), 1, quick=False, interleave_rounds=3, progress=lambda _: None), None)
+    assert data["runs"][0]["interleaved"] is True
+    rows = {r["method"]: r for r in data["results"]}
+    assert set(rows) == {"sdpa_full", "sdpa_causal", "sliding_window", "linear_chunked"}
+    for r in rows.values():
+        assert r["interleaved"] and len(r["times_s"]) == 3 and r["peak_mib"] is None and r["max_err"] < 1e-4
+    assert rows["sliding_window"]["time_ratio"] == rows["sliding_window"]["median_s"] / rows["sdpa_causal"]["median_s"]
+    assert "| sliding_window |" in bench.markdown(data, "")
+
+
 def test_notes_survive_a_rewrite(tmp_path):
     md = tmp_path / "attention_bench.md"
     md.write_text(f"old table\n{bench.NOTES_BEGIN}\nWhy the window wins.\n{bench.NOTES_END}\n")

@@ -5,19 +5,19 @@ kernel that factorises instead, sim(q, k) = φ(q)·φ(k) with a positive feature
 (elu(x) + 1 in the paper). Then
 
     output_i = Σ_j φ(q_i)·φ(k_j) v_j / Σ_j φ(q_i)·φ(k_j)
-             = φ(q_i)ᵀ S / φ(q_i)ᵀ z,     S = Σ_j φ(k_j) v_jᵀ  (d_k × d_v),  z = Σ_j φ(k_j)
+             = φ(q_i)ᵀ H / φ(q_i)ᵀ z,     H = Σ_j φ(k_j) v_jᵀ  (d_k × d_v),  z = Σ_j φ(k_j)
 
-and S, z are computed once for all queries: O(n·d_k·d_v) work instead of O(n²·d). With a
+and H, z are computed once for all queries: O(n·d_k·d_v) work instead of O(n²·d). With a
 causal mask the sums run over j <= i only, so S and z become running (prefix) sums. Three ways
 to compute the same thing, which agree to rounding:
 
-- "parallel": every prefix sum S_i at once with `cumsum` (n matrices of d_k × d_v: simple,
+- "parallel": every prefix sum H_i at once with `cumsum` (n matrices of d_k × d_v: simple,
   memory-hungry, for exposition);
 - "chunked": cut the sequence into chunks of `chunk_size`; inside a chunk use the small
   (chunk × chunk) masked kernel matrix, across chunks carry the prefix sum of the chunks'
   states (the fast form);
-- "recurrent": one token at a time, updating the state S += φ(k_i) v_iᵀ, z += φ(k_i), like an
-  RNN whose hidden state is S (the form used when generating one token at a time).
+- "recurrent": one token at a time, updating the state H += φ(k_i) v_iᵀ, z += φ(k_i), like an
+  RNN whose hidden state is H (the form used when generating one token at a time).
 
 This is a different model from softmax attention, not an approximation of it: its outputs
 differ from softmax attention's, and a model has to be trained with it.
@@ -62,7 +62,7 @@ def _feature_map(feature_map) -> Callable[[torch.Tensor], torch.Tensor]:
 
 def linear_attention(q, k, v, *, causal: bool = True, feature_map="elu", form: str = "chunked",
                      chunk_size: int = 64, eps: float = 1e-6):
-    """Kernelised linear attention: output_i = φ(q_i)ᵀ S_i / (φ(q_i)ᵀ z_i + eps).
+    """Kernelised linear attention: output_i = φ(q_i)ᵀ H_i / (φ(q_i)ᵀ z_i + eps).
 
     q (..., n_q, d_k), k (..., n_k, d_k), v (..., n_k, d_v) -> (..., n_q, d_v). causal=True
     (needs n_q == n_k) lets query i use keys 0..i only. feature_map: "elu" (elu(x) + 1),
@@ -107,7 +107,7 @@ def kernel_attention(fq, fk, v, *, causal: bool, form: str, chunk_size: int = 64
 
 
 def _bidirectional(fq, fk, v, form, chunk_size, eps):
-    """No mask: one state S = Σ φ(k_j) v_jᵀ and z = Σ φ(k_j) for every query."""
+    """No mask: one state H = Σ φ(k_j) v_jᵀ and z = Σ φ(k_j) for every query."""
     batch, n_k, m = fk.shape
     if form == "parallel":
         state = fk.transpose(-2, -1) @ v                             # (batch, m, d_v)
@@ -126,7 +126,7 @@ def _bidirectional(fq, fk, v, form, chunk_size, eps):
 
 
 def _causal_parallel(fq, fk, v, eps):
-    """Every prefix state at once: S_i = Σ_{j<=i} φ(k_j) v_jᵀ via cumsum (n·m·d_v numbers)."""
+    """Every prefix state at once: H_i = Σ_{j<=i} φ(k_j) v_jᵀ via cumsum (n·m·d_v numbers)."""
     outer = fk.unsqueeze(-1) * v.unsqueeze(-2)                       # (batch, n, m, d_v)
     states = torch.cumsum(outer, dim=-3)                             # (batch, n, m, d_v)
     z = torch.cumsum(fk, dim=-2)                                     # (batch, n, m)
@@ -136,7 +136,7 @@ def _causal_parallel(fq, fk, v, eps):
 
 
 def _causal_recurrent(fq, fk, v, eps):
-    """One token at a time, like an RNN: the state (S, z) is all that is remembered."""
+    """One token at a time, like an RNN: the state (H, z) is all that is remembered."""
     batch, n, m = fk.shape
     state = fk.new_zeros(batch, m, v.shape[-1])                      # (batch, m, d_v)
     z = fk.new_zeros(batch, m)                                       # (batch, m)
@@ -157,7 +157,7 @@ def _causal_chunked(q, k, v, phi, chunk_size, eps):
     """Chunks of c tokens: a masked (c × c) kernel inside each chunk, a running state across chunks.
 
     The denominator rides along with the numerator: with a column of ones appended to v,
-    Σ φ(k_j) [v_j, 1] gives the state S and the normaliser z in one product. The sequence is
+    Σ φ(k_j) [v_j, 1] gives the state H and the normaliser z in one product. The sequence is
     taken GROUP_TOKENS at a time (features φ included, so no temporary is larger than a group);
     `carry` holds the state of everything before the group.
     """

@@ -1,10 +1,10 @@
 """Performer attention (Choromanski et al. 2021): softmax attention estimated with random features.
 
-FAVOR+ writes the softmax kernel as an expectation over random directions ω ~ N(0, I):
+FAVOR+ writes the softmax kernel as an expectation over random directions ξ ~ N(0, I):
 
-    exp(q·k) = E_ω[ exp(ω·q - |q|²/2) · exp(ω·k - |k|²/2) ]
+    exp(q·k) = E_ξ[ exp(ξ·q - |q|²/2) · exp(ξ·k - |k|²/2) ]
 
-Drawing n_features directions ω_1..ω_m and putting φ(x)_r = exp(ω_r·x - |x|²/2) / √m gives
+Drawing n_features directions ξ_1..ξ_F (ω in the code) and putting φ(x)_r = exp(ξ_r·x - |x|²/2) / √F gives
 positive features with φ(q)·φ(k) ≈ exp(q·k), an unbiased estimate. With x = q / d_k^(1/4) and
 k / d_k^(1/4) the product is exp(q·k/√d_k), the softmax numerator, so attention can be computed
 in linear time with the machinery of `linear_attention`. Orthogonal directions (blocks of
@@ -68,14 +68,14 @@ def performer_attention(q, k, v, n_features: int, *, orthogonal: bool = True, se
     """FAVOR+ estimate of softmax attention (no mask), in time linear in n.
 
     q (..., n_q, d_k), k (..., n_k, d_k), v (..., n_k, d_v) -> (..., n_q, d_v). n_features:
-    number of random features m (more: slower, closer to softmax). seed fixes the random
+    number of random features F (more: slower, closer to softmax). seed fixes the random
     directions, so the same call gives the same answer.
     """
     n_features = check_int(n_features, "n_features", minimum=1)
     p = prepare(q, k, v, scale=scale)
     root = math.sqrt(p.scale)                                        # q·k·scale = (q·√scale)·(k·√scale)
     omega = random_projection(p.q.shape[-1], n_features, orthogonal=orthogonal, seed=seed, dtype=p.q.dtype)
-    fq, fk = _features(p.q * root, p.k * root, omega)                # (batch, n_q, m), (batch, n_k, m)
+    fq, fk = _features(p.q * root, p.k * root, omega)                # (batch, n_q, F), (batch, n_k, F)
     tiny = torch.finfo(fq.dtype).tiny                               # keeps 0/0 away if every feature underflows
     return p.finish(kernel_attention(fq, fk, p.v, causal=False, form="parallel", eps=tiny))
 

@@ -165,7 +165,7 @@ def _check_recall_prediction(answer):
 
 recall_prediction = Exercise(
     CHAPTER, "recall_prediction",
-    f"before the next cell runs, predict (softmax weight, linear weight) on the right key when a query equals one of "
+    f"predict, before the experiment runs, (softmax weight, linear weight) on the right key when a query equals one of "
     f"{RECALL_SETTING['n_keys']} stored keys (d_k = {RECALL_SETTING['d_k']}, queries scaled by "
     f"{RECALL_SETTING['sharpness']:g})",
     _check_recall_prediction,
@@ -333,7 +333,7 @@ smallest_window = Exercise(
 def _linear_recurrent_solution(q, k, v):
     phi_q = torch.nn.functional.elu(q) + 1                  # (n, d_k), every entry > 0
     phi_k = torch.nn.functional.elu(k) + 1                  # (n, d_k)
-    state = torch.zeros(q.shape[1], v.shape[1], dtype=q.dtype)   # S = Σ φ(k_j) v_jᵀ, (d_k, d_v)
+    state = torch.zeros(q.shape[1], v.shape[1], dtype=q.dtype)   # H = Σ φ(k_j) v_jᵀ, (d_k, d_v)
     norm = torch.zeros(q.shape[1], dtype=q.dtype)                # z = Σ φ(k_j), (d_k,)
     rows = []
     for i in range(q.shape[0]):
@@ -353,7 +353,7 @@ def _check_linear_recurrent(fn):
         phi_q, phi_k = torch.nn.functional.elu(q) + 1, torch.nn.functional.elu(k) + 1
         kernel = (phi_q @ phi_k.T).tril()                                                  # (n, n)
         if torch.allclose(torch.as_tensor(got), kernel @ v, atol=1e-6):
-            raise Wrong("your outputs are not normalised: divide φ(q_i)·S by φ(q_i)·z, where z = Σ φ(k_j), so each "
+            raise Wrong("your outputs are not normalised: divide φ(q_i)·H by φ(q_i)·z, where z = Σ φ(k_j), so each "
                         "query's weights sum to 1")
         strict = kernel.tril(-1)
         total = strict.sum(-1, keepdim=True)
@@ -366,9 +366,9 @@ def _check_linear_recurrent(fn):
 linear_recurrent = Exercise(
     CHAPTER, "linear_recurrent",
     "write linear_recurrent(q, k, v): causal linear attention with φ(x) = elu(x) + 1, one token at a time, "
-    "keeping only S = Σ φ(k_j) v_jᵀ and z = Σ φ(k_j)",
+    "keeping only the state H = Σ φ(k_j) v_jᵀ and z = Σ φ(k_j)",
     _check_linear_recurrent,
-    "loop over i: add φ(k_i) v_iᵀ to S and φ(k_i) to z, then output φ(q_i)·S / φ(q_i)·z. torch.outer builds φ(k_i) v_iᵀ.",
+    "loop over i: add φ(k_i) v_iᵀ to H and φ(k_i) to z, then output φ(q_i)·H / φ(q_i)·z. torch.outer builds φ(k_i) v_iᵀ.",
     _linear_recurrent_solution,
     "Each step costs O(d_k·d_v) no matter how long the sequence is: this is why linear attention decodes like an "
     "RNN, and why state-space models such as Mamba are close relatives.")

@@ -229,7 +229,7 @@ def density(mask) -> float:
 # --- random features (Performer, FAVOR+) ------------------------------------------------------
 
 def positive_features(x, omega) -> torch.Tensor:
-    """φ(x)_r = exp(ω_r·x − |x|²/2) / √m for x (n, d_k) and ω (m, d_k): (n, m), all positive.
+    """φ(x)_r = exp(ξ_r·x − |x|²/2) / √F for x (n, d_k) and the F random directions ξ (`omega`, (F, d_k)): (n, F), all positive.
 
     E[φ(q)·φ(k)] = exp(q·k) exactly; FAVOR+ applies it to q/d_k^¼ and k/d_k^¼ so that the
     expectation is exp(q·k/√d_k), the unnormalised softmax weight.

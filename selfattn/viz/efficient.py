@@ -38,8 +38,15 @@ def _label_line_ends(ax, ends: list[tuple[float, float, str, str]], *, log: bool
             pos = placed[-1] + 0.06
         placed.append(pos)
         ax.annotate(label, xy=(x, y), xytext=(1.02, pos), textcoords=("axes fraction", "axes fraction"),
-                    color=colour, fontsize=8.5, va="center",
-                    arrowprops=dict(arrowstyle="-", color=colour, lw=0.6, alpha=0.6))
+                    color="black", fontsize=8.5, va="center",
+                    arrowprops=dict(arrowstyle="-", color=colour, lw=1.2))
+
+
+def _plain_log2_ticks(ax, values) -> None:
+    """A log-2 axis labelled with the values themselves (1,024 rather than 2^10)."""
+    ax.set_xscale("log", base=2)
+    ax.set_xticks(list(values), [f"{v:,}" for v in values])
+    ax.minorticks_off()
 
 
 def mask_gallery(masks: Mapping[str, object], *, ncols: int | None = None, count: bool = True,
@@ -107,19 +114,16 @@ def curves(x: Sequence[float], ys: Mapping[str, Sequence[float]], *, xlabel: str
            title: str | None = None, logx: bool = False, logy: bool = False,
            hline: float | None = None, hline_label: str | None = None):
     """Several curves on one axis (errors against a knob: window, number of features, ...), each with
-    its own marker and its label written at its end. The y axis starts at 0 unless it is logarithmic."""
+    its own marker and line style, named in the legend. The y axis starts at 0 unless it is logarithmic."""
     fig, ax = plt.subplots(figsize=(6.4, 3.6), layout="constrained")
-    ends = []
     for idx, (label, y) in enumerate(ys.items()):
-        style = _line_style(idx)
-        ax.plot(x, y, label=label, **style)
-        ends.append((x[-1], y[-1], label, style["color"]))
+        ax.plot(x, y, label=label, ls=("-", "--", "-.", ":")[idx % 4], **_line_style(idx))
     if hline is not None:
         ax.axhline(hline, color="grey", lw=1, ls="--")
         if hline_label:
             ax.annotate(hline_label, xy=(x[0], hline), xytext=(0, 3), textcoords="offset points", fontsize=8.5, color="grey")
     if logx:
-        ax.set_xscale("log", base=2)
+        _plain_log2_ticks(ax, x)
     if logy:
         ax.set_yscale("log")
     else:
@@ -127,7 +131,7 @@ def curves(x: Sequence[float], ys: Mapping[str, Sequence[float]], *, xlabel: str
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.grid(alpha=0.3)
-    _label_line_ends(ax, ends, log=logy)
+    ax.legend(fontsize=9, frameon=False)
     if title:
         ax.set_title(title)
     return fig
@@ -140,7 +144,7 @@ def online_softmax_figure(scores, steps, *, title: str | None = None):
     steps: the list from selfattn.explore.efficient.online_softmax_trace(scores, values, block_size).
     """
     s = to_numpy(scores).astype(float)
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(WIDTH, 3.4), gridspec_kw={"width_ratios": [3, 2]},
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(WIDTH, 3.9), gridspec_kw={"width_ratios": [3, 2]},
                                    layout="constrained")
     top = float(np.max(s))
     for b, st in enumerate(steps):
@@ -155,7 +159,7 @@ def online_softmax_figure(scores, steps, *, title: str | None = None):
     ax1.set_ylim(top=top + 0.9)
     ax1.set_xlabel("key position j")
     ax1.set_ylabel("score s_j")
-    ax1.legend(fontsize=8.5, frameon=False, loc="lower left")
+    ax1.legend(fontsize=8.5, frameon=False, loc="upper left", bbox_to_anchor=(0, -0.2))
     ax1.set_title("scores, read one block at a time", fontsize=10)
     blocks = np.arange(len(steps))
     ax2.bar(blocks, [st.running_sum for st in steps], width=0.5, color=PALETTE[0], label="running sum l")
@@ -170,7 +174,7 @@ def online_softmax_figure(scores, steps, *, title: str | None = None):
     ax3.spines["right"].set_visible(True)
     h1, l1 = ax2.get_legend_handles_labels()
     h2, l2 = ax3.get_legend_handles_labels()
-    ax2.legend(h1 + h2, l1 + l2, fontsize=8.5, frameon=False, loc="upper left")
+    ax2.legend(h1 + h2, l1 + l2, fontsize=8.5, frameon=False, loc="upper left", bbox_to_anchor=(0, -0.2))
     ax2.set_title("what the online softmax keeps", fontsize=10)
     if title:
         fig.suptitle(title)
@@ -228,7 +232,7 @@ def benchmark_figure(rows: Sequence[Mapping], *, methods: Sequence[str], quantit
         style = _line_style(idx)
         ax.plot(*zip(*pts), label=labels.get(method, method), **style)
         ends.append((pts[-1][0], pts[-1][1], labels.get(method, method), style["color"]))
-    ax.set_xscale("log", base=2)
+    _plain_log2_ticks(ax, sorted({r["n"] for r in rows if r["method"] in methods}))
     ax.set_yscale("log")
     ax.set_xlabel("sequence length n")
     ax.set_ylabel(ylabel)
