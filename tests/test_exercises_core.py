@@ -168,3 +168,21 @@ def test_an_exception_outside_call_is_explained_too_but_checker_bugs_surface():
 def test_old_one_line_form_still_holds():
     r = _exercise(name="crash").evaluate(lambda x: 1 / 0)
     assert r.passed is False and "raised ZeroDivisionError" in r.message and "\n" not in r.message
+
+
+def test_a_task_that_says_do_not_call_x_forbids_x_by_itself():
+    def check(fn):
+        x = torch.randn(2, 3, generator=torch.Generator().manual_seed(1))
+        expect_close(call(fn, x), torch.softmax(x, dim=-1), "out")
+    ex = Exercise("zz_core", "said", "Write row_softmax(x) without calling torch.softmax.", check, "", _reference_softmax)
+    assert ex.forbid == ("torch.softmax",)
+    r = ex.evaluate(lambda x: F.softmax(x, dim=-1))
+    assert r.passed is False and "asks you not to use" in r.message
+    ns = {"F": F}
+    exec("def helper(x):\n    return F.softmax(x, -1)\n", ns)    # F.softmax is torch.softmax to a learner
+    exec("def hidden(x):\n    return helper(x)\n", ns)
+    r = ex.evaluate(ns["hidden"])
+    assert r.passed is False and "softmax" in r.message, r
+    assert ex.evaluate(_reference_softmax).passed is True
+    plain = Exercise("zz_core", "plain", "Write it without a loop.", check, "", _reference_softmax)
+    assert plain.forbid == ()

@@ -76,6 +76,9 @@ class Exercise:
     def __post_init__(self):
         _REGISTRY.setdefault(self.chapter, []).append(self)
         _PROGRESS.setdefault((self.chapter, self.name), None)
+        if not self.forbid:  # a task that says "do not call X" forbids X without being told twice
+            from ._explain import forbidden_in_text
+            self.forbid = forbidden_in_text(self.task)
         self.forbid = tuple(self.forbid)
 
     def evaluate(self, answer: Any) -> CheckResult:

@@ -100,9 +100,41 @@ def forbidden_calls_in(fn, names: tuple[str, ...]) -> list[str]:
     return found
 
 
+ALIASES = {"F": "torch.nn.functional", "nn": "torch.nn", "np": "numpy", "th": "torch"}
+_FORBID_PHRASE = re.compile(r"(?i)\b(?:do not|don't|never|without)\s+(?:call|calling|use|using)\s+([^.;:!?]*(?:\.\w[^.;:!?]*)*)")
+_DOTTED = re.compile(r"`?\b([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+)(?:\(\))?`?")
+_TORCH_HOMES = ("torch", "torch.Tensor", "torch.nn.functional")
+
+
+def forbidden_in_text(text: str) -> tuple[str, ...]:
+    """The dotted names a task forbids in words: "... without calling torch.softmax" or "do not use
+    `F.scaled_dot_product_attention`" -> ("torch.softmax",) / ("torch.nn.functional.scaled_dot_product_attention",)."""
+    found: list[str] = []
+    for phrase in _FORBID_PHRASE.finditer(text or ""):
+        for m in _DOTTED.finditer(phrase.group(0)):
+            head, _, rest = m.group(1).partition(".")
+            name = f"{ALIASES.get(head, head)}.{rest}"
+            if name not in found and _resolve(name) is not None:
+                found.append(name)
+    return tuple(found)
+
+
+def _watch_targets(names) -> list[str]:
+    """The functions to watch for each forbidden name: a torch function under all its homes
+    (torch.softmax, Tensor.softmax, F.softmax are one function to a learner)."""
+    out: list[str] = []
+    for dotted in names:
+        last = dotted.rsplit(".", 1)[-1]
+        homes = [f"{h}.{last}" for h in _TORCH_HOMES] if dotted.startswith("torch.") else []
+        for name in [dotted] + homes:
+            if name not in out and _resolve(name) is not None:
+                out.append(name)
+    return out
+
+
 class _Watch:
     def __init__(self, names):
-        self.names = tuple(names)
+        self.names = tuple(_watch_targets(names))
         self.used: list[str] = []
         self.restore: list[tuple[object, str, object]] = []
 
