@@ -22,6 +22,7 @@ from __future__ import annotations
 import math
 from collections import deque
 from dataclasses import dataclass
+from functools import lru_cache
 
 import torch
 
@@ -84,8 +85,15 @@ def path_table(arch: str, n: int, kernel: int = 3, dilations=None) -> list[list[
     is j - i recurrence steps, and None when j < i (information flows forward only).
     """
     _check(arch, n, kernel)
+    schedule = None if dilations is None else tuple(_dilations(n, dilations))
+    return [list(row) for row in _path_table(arch, n, kernel, schedule)]
+
+
+@lru_cache(maxsize=256)
+def _path_table(arch: str, n: int, kernel: int, dilations: tuple | None) -> tuple[tuple[int | None, ...], ...]:
+    """path_table's work, remembered: a widget asks for the same graphs on every redraw."""
     if arch == "rnn":
-        return [[(j - i) if j >= i else None for j in range(n)] for i in range(n)]
+        return tuple(tuple((j - i) if j >= i else None for j in range(n)) for i in range(n))
     table = [[0 if i == j else None for j in range(n)] for i in range(n)]
     fields = [1 << p for p in range(n)]           # bit i of fields[p]: token i reaches position p
     full = (1 << n) - 1
@@ -107,7 +115,7 @@ def path_table(arch: str, n: int, kernel: int = 3, dilations=None) -> list[list[
             new.append(f)
         stale = stale + 1 if new == fields else 0   # a whole cycle with no growth: never reachable
         fields = new
-    return table
+    return tuple(tuple(row) for row in table)
 
 
 def layers_needed(arch: str, n: int, kernel: int = 3, dilations=None) -> int:
