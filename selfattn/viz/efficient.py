@@ -14,6 +14,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.colors import ListedColormap
 
+from ..explore.efficient import density
 from .heatmap import blocked_patch, draw_mask, hatch_blocked, open_patch, to_numpy
 from .style import ACCENT, MARKERS, MASK_OPEN, PALETTE
 
@@ -71,7 +72,7 @@ def mask_gallery(masks: Mapping[str, object], *, ncols: int | None = None, count
         draw_mask(ax, m, grid=max(m.shape) <= 24)
         title = names[idx]
         if count:
-            title += f"\n{int(m.sum())} scores, density {m.mean():.3f}"
+            title += f"\n{int(m.sum())} scores, density {density(masks[names[idx]]):.3f}"
         ax.set_title(title, fontsize=10)
         ax.set_xlabel("key j")
         ax.set_ylabel("query i" if idx % ncols == 0 else "")
