@@ -53,8 +53,10 @@ def head_grid(weights, tokens: Sequence[str] | None = None, names: Sequence[str]
         ncols = 3 if n <= 6 and count % 3 == 0 else 2
     ncols = max(1, min(count, ncols))
     nrows = -(-count // ncols)
-    cell = min((WIDTH - 0.6) / ncols, 0.3 * n + 1.6)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(cell * ncols + 0.6, cell * nrows + 0.4), squeeze=False)
+    bar = 0.9                                                        # inches kept for the colour scale
+    cell = min((WIDTH - bar) / ncols, 0.3 * n + 1.6)
+    width = cell * ncols + bar
+    fig, axes = plt.subplots(nrows, ncols, figsize=(width, cell * nrows + 0.4), squeeze=False)
     for idx, ax in enumerate(axes.flat):
         if idx >= count:
             ax.set_visible(False)
@@ -72,8 +74,8 @@ def head_grid(weights, tokens: Sequence[str] | None = None, names: Sequence[str]
     heading = title or suptitle
     if heading:
         fig.suptitle(heading)
-    fig.tight_layout(rect=(0, 0, (cell * ncols) / (cell * ncols + 0.6), 1))
-    cax = fig.add_axes((1 - 0.45 / (cell * ncols + 0.6), 0.25, 0.15 / (cell * ncols + 0.6), 0.5))
+    fig.tight_layout(rect=(0, 0, (width - bar) / width, 1))
+    cax = fig.add_axes((1 - 0.75 / width, 0.25, 0.15 / width, 0.5))
     add_colorbar(axes.flat[0].images[0], cax=cax, label="weight")
     return fig
 
