@@ -179,6 +179,8 @@ def patches_figure(image, patch_size: int, *, patches=None, title: str | None = 
         r, c = divmod(idx, cols)
         ax.text(c * patch_size - 0.2, r * patch_size - 0.2, str(idx), fontsize=9, color="#000000", va="top",
                 ha="left", fontweight="bold", bbox=LABEL_BOX)
+    ax.set_xticks(range(0, w, patch_size))
+    ax.set_yticks(range(0, h, patch_size))
     ax.set_xlabel("pixel column")
     ax.set_ylabel("pixel row")
     ax.set_title(title or f"The image cut into {patch_size}×{patch_size} patches", fontsize=10)
