@@ -18,6 +18,9 @@ selfattn.efficient and never build an n×n matrix.
 - `online_softmax_trace`: the running max, running sum and output of an online softmax, block by
   block (each step is `selfattn.efficient.online_softmax_step`).
 - `tile_plan`: which (query tile, key block) pairs tiled attention computes, masks or skips.
+
+(About 440 lines: one short function or report per section of the chapter, each independent of
+the others; splitting them would only scatter one chapter's pictures over several files.)
 """
 from __future__ import annotations
 
