@@ -78,7 +78,8 @@ class TrainConfig:
     eval_every, eval_batches: how often, and on how many validation batches, the loss is estimated
     during training (the final number the chapter prints uses the whole validation text).
     seed: seeds the initial weights, the batches and dropout, so a rerun repeats.
-    threads: torch CPU threads used while training.
+    threads: torch CPU threads used while training (1 by default: on a busy shared machine a second
+             thread mostly waits for the first; benchmarks/gpt_bench.py measures both).
     """
 
     steps: int = 600
@@ -91,7 +92,7 @@ class TrainConfig:
     eval_every: int = 50
     eval_batches: int = 8
     seed: int = 0
-    threads: int = 2
+    threads: int = 1
 
     def __post_init__(self):
         for name in ("steps", "batch", "eval_every", "eval_batches", "threads"):
