@@ -9,8 +9,9 @@ instructor's checklist):
 2. Each learner follows the start page's link in Chromium, logs in, lands on the learner's start
    page (stored figures there, the exercise blank), runs the chapter (its check says "not
    attempted yet"), answers the exercise (the check passes) and saves.
-3. The instructor changes a chapter and publishes again; a learner follows the same link again
-   and gets the change while keeping their answer (nbgitpuller's merge rule).
+3. The instructor changes two chapters (one of them the chapter the learners answered in, at its
+   end) and publishes again; a learner follows the same link again and gets both changes while
+   keeping their answer (nbgitpuller's merge rule: their edits are committed, yours merged in).
 4. One learner cannot open the other's files: not through the other's server, not by climbing
    out of their own.
 
@@ -45,6 +46,7 @@ START = "learner/00_start_here.ipynb"
 CHECK = "ex.d_head.check(d_head)"
 ANSWERS = {"ada": "d_head = 512 // 8", "grace": "d_head = 64  # grace's own answer"}
 NOTE = "A note from your instructor: today we stop after section 1.3."
+NOTE0 = "A note from your instructor: exercises 0.1 and 1.1 are homework."
 
 pytestmark = [pytest.mark.hub, pytest.mark.browser, pytest.mark.slow]
 
@@ -205,7 +207,12 @@ def test_two_learners_pull_the_book_answer_and_keep_their_work_through_an_update
         nb = nbformat.read(chapter1, as_version=4)
         nb.cells.insert(1, nbformat.v4.new_markdown_cell(NOTE))
         nbformat.write(nb, chapter1)
-        git("commit", "-qam", "Chapter 1: a note for today's class", cwd=instructor)
+        chapter0 = instructor / "notebooks" / "00_start_here.ipynb"     # and the chapter they answered in
+        nb0 = nbformat.read(chapter0, as_version=4)
+        last = max(i for i, c in enumerate(nb0.cells) if c.cell_type == "markdown")
+        nb0.cells[last].source += "\n\n" + NOTE0
+        nbformat.write(nb0, chapter0)
+        git("commit", "-qam", "Chapters 0 and 1: notes for today's class", cwd=instructor)
         publish(instructor, course)
         _lap("instructor's update published", t)
 
@@ -217,6 +224,7 @@ def test_two_learners_pull_the_book_answer_and_keep_their_work_through_an_update
         home = hub.home("ada") / COURSE
         assert NOTE in (home / "learner" / "01_why_attention.ipynb").read_text(), "the instructor's change did not arrive"
         assert ANSWERS["ada"] in (home / START).read_text(), "the learner's answer was lost in the update"
+        assert NOTE0 in (home / START).read_text(), "the change to the chapter she answered in did not arrive"
         shown = ada.evaluate(JS_CELL_TEXT, CHECK)
         assert ANSWERS["ada"] in shown["source"], "the reopened start page does not show her answer"
         assert not (hub.home("ada") / COURSE / "notebooks").exists(), "the answer key must not reach learners"
