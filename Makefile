@@ -9,7 +9,7 @@ NODE_STAMP := node/node_modules/.installed
 # so each notebook runs in one kernel in order. `make test PARALLEL=` runs everything in one process.
 PARALLEL ?= -n 2 --dist loadfile
 
-.PHONY: setup lab answers test unit browser hub slides notebooks book learner lock bench latency encoder-decoder-weights clean
+.PHONY: setup lab answers test unit browser hub slides notebooks book learner lock bench latency encoder-decoder-weights gpt-weights clean
 
 setup: $(STAMP) $(NODE_STAMP)
 
@@ -69,6 +69,9 @@ bench: $(STAMP)  ## the attention benchmark: prints a table, writes JSON under b
 
 encoder-decoder-weights: $(STAMP)  ## retrain chapter 11's date model from its seed and rewrite selfattn/data/encoder_decoder_dates.safetensors
 	$(BIN)/python -m selfattn.explore.encoder_decoder.train
+
+gpt-weights: $(STAMP)  ## retrain chapter 10's GPT (minutes on a CPU) and rewrite selfattn/data/gpt_kjv.safetensors
+	$(BIN)/python -m selfattn.explore.gpt.train --write
 
 latency: $(STAMP)  ## input-to-pixels latency of every widget in JupyterLab (needs chromium): benchmarks/results/widget_latency.md
 	$(BIN)/python benchmarks/widget_latency.py
