@@ -1,7 +1,7 @@
 """Notebook set-up shared by every chapter: seeds, print precision, figure style, error display.
 
 Every chapter's first code cell calls `setup()`, so stored outputs are the same on any machine.
-In IPython (a notebook, JupyterLab, the terminal), `setup()` also makes the book's own errors
+In IPython, `setup()` gives every figure output an alt text (`describe_figures`), and makes the book's own errors
 (`selfattn.AttentionInputError`) read as the message and the reader's own line, not thirty lines
 of the package's stack; `full_traceback()` (or IPython's `%tb`) prints the whole stack.
 Outside IPython nothing about errors changes.
@@ -31,6 +31,7 @@ def setup(seed: int = 0) -> None:
     except ImportError:
         pass
     show_book_errors_briefly()
+    describe_figures()
 
 
 # --- the book's errors in a notebook ---------------------------------------------------------------
@@ -96,6 +97,46 @@ def show_book_errors_briefly() -> bool:
     if shell is None:
         return False
     shell.set_custom_exc(_book_errors(), _handler)
+    return True
+
+
+def describe_figures() -> bool:
+    """In IPython, give every matplotlib figure output an alt text (output metadata "alt").
+
+    The text comes from `selfattn.viz.style.figure_alt`: the figure's own (set with `set_alt`),
+    or its suptitle, panel titles, axis labels and legend. The static book and nbconvert put it
+    in the page's <img alt>; JupyterLab 4 does not read it yet (jupyter/enhancement-proposals#120).
+    """
+    try:
+        from IPython import get_ipython
+        from matplotlib.figure import Figure
+        from .viz.style import figure_alt
+    except ImportError:
+        return False
+    shell = get_ipython()
+    if shell is None:
+        return False
+    import matplotlib
+    backend = matplotlib.get_backend(auto_select=False) if matplotlib.__version_info__ >= (3, 10) else \
+        matplotlib.rcParams._get("backend")
+    if backend in ("inline", "module://matplotlib_inline.backend_inline"):
+        # pyplot picks its backend lazily, and the inline backend registers its PNG formatter when
+        # first imported: import it now, so that registration comes before ours, not after
+        import matplotlib_inline.backend_inline  # noqa: F401
+    png = shell.display_formatter.formatters["image/png"]
+    try:
+        draw = png.lookup_by_type(Figure)
+    except KeyError:
+        return False
+    if getattr(draw, "_selfattn_alt", False):
+        return True
+
+    def with_alt(fig):
+        data = draw(fig)
+        return (data, {"alt": figure_alt(fig)}) if data is not None else None
+
+    with_alt._selfattn_alt = True
+    png.for_type(Figure, with_alt)
     return True
 
 

@@ -1,4 +1,4 @@
-"""selfattn.book.setup() shows the book's errors briefly in IPython, and changes nothing elsewhere."""
+"""selfattn.book.setup() shows the book's errors briefly in IPython (and gives figures alt text); nothing elsewhere."""
 import sys
 
 import nbformat
@@ -61,10 +61,15 @@ def test_no_effect_outside_ipython(monkeypatch):
 def test_in_a_real_kernel_the_error_output_is_short():
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_code_cell("import torch, selfattn\nfrom selfattn.book import setup\nsetup()"),
-                nbformat.v4.new_code_cell(BAD_CELL)]
+                nbformat.v4.new_code_cell(BAD_CELL),
+                nbformat.v4.new_code_cell("from selfattn.viz.heatmap import attention_heatmap\n"
+                                          "fig = attention_heatmap(torch.full((3, 3), 1 / 3), title='uniform weights')")]
     NotebookClient(nb, timeout=120, kernel_name="python3", allow_errors=True).execute()
     err = [o for o in nb.cells[1].outputs if o.output_type == "error"]
     assert err and err[0].ename == "AttentionInputError"
     text = "\n".join(err[0].traceback)
     assert len(err[0].traceback) <= 5, text
     assert "mask=torch.ones(3, 5, 5" in text and "attention.py" not in text
+    # setup() also gives every figure output an alt text, from the figure's own titles and labels
+    png = [o for o in nb.cells[2].outputs if "image/png" in o.get("data", {})]
+    assert png and png[0].metadata["image/png"]["alt"].startswith("Figure: uniform weights (x: key")

@@ -131,3 +131,17 @@ def test_grids_fit_a_notebook_column():
     fig = heatmap_grid([w] * 4, [f"head {h}" for h in range(4)])
     assert fig.get_figwidth() <= 7.01
     plt.close(fig)
+
+
+def test_figure_alt_text_says_what_the_figure_shows():
+    w = torch.full((3, 3), 1 / 3)
+    fig = attention_heatmap(w, title="uniform weights")
+    alt = style.figure_alt(fig)
+    assert alt.startswith("Figure: uniform weights (x: key (attended to); y: query (attending)")
+    assert "colour scale: weight" in alt and ".png" not in alt
+    plt.close(fig)
+    fig = heatmap_grid([w, w], ["head 0", "head 1"], suptitle="two heads")
+    alt = style.figure_alt(fig)
+    assert alt.startswith("Figure: two heads. panel 1: head 0") and "panel 2: head 1" in alt
+    assert style.figure_alt(style.set_alt(fig, "Two identical  uniform maps.")) == "Two identical uniform maps."
+    plt.close(fig)

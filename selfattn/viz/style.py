@@ -70,6 +70,55 @@ def widget_palette() -> dict:
     }
 
 
+def set_alt(fig, text: str):
+    """Give a figure its own alt text (what it shows, in a sentence or two); returns the figure."""
+    fig._selfattn_alt = " ".join(str(text).split())
+    return fig
+
+
+def figure_alt(fig, limit: int = 600) -> str:
+    """Alt text for a figure: its own (`set_alt`), else built from what it says about itself.
+
+    The suptitle, then each panel's title, axis labels, legend entries and colour-scale label:
+    "Figure: <suptitle>. Panel 1: <title> (x: <xlabel>; y: <ylabel>; lines: a, b). ..."
+    """
+    own = getattr(fig, "_selfattn_alt", None)
+    if own:
+        return own[:limit]
+    parts = []
+    sup = getattr(fig, "_suptitle", None)
+    if sup is not None and sup.get_text().strip():
+        parts.append(sup.get_text().strip())
+    colourbars = {id(ax) for ax in fig.axes if ax.get_label() == "<colorbar>"}
+    panels = [ax for ax in fig.axes if ax.get_visible() and id(ax) not in colourbars]
+    for k, ax in enumerate(panels):
+        title = " ".join(t.get_text().strip() for t in (ax.title, ax._left_title, ax._right_title) if t.get_text().strip())
+        bits = []
+        if ax.get_xlabel().strip():
+            bits.append(f"x: {ax.get_xlabel().strip()}")
+        if ax.get_ylabel().strip():
+            bits.append(f"y: {ax.get_ylabel().strip()}")
+        legend = ax.get_legend()
+        if legend is not None:
+            names = [t.get_text() for t in legend.get_texts() if t.get_text().strip()]
+            if names:
+                bits.append("legend: " + ", ".join(names[:8]))
+        if ax.images:
+            bits.append("image/heatmap")
+        inside = f"{'; '.join(bits)}" if bits else ""
+        if len(panels) == 1:
+            parts.append(f"{title} ({inside})" if title and inside else (title or inside))
+        else:
+            parts.append(f"panel {k + 1}: {title or 'untitled'}" + (f" ({inside})" if inside else ""))
+    for ax in fig.axes:
+        if id(ax) in colourbars:
+            label = (ax.get_ylabel() or ax.get_xlabel()).strip()
+            if label:
+                parts.append(f"colour scale: {label}")
+    text = "Figure: " + ". ".join(p.rstrip(".") for p in parts) + "." if parts else "Figure."
+    return " ".join(text.split())[:limit]
+
+
 def apply_style() -> None:
     """Set matplotlib defaults for the book (small, readable PNGs that keep notebooks light)."""
     plt.rcParams.update({

@@ -1,0 +1,175 @@
+"""Accessibility audit with axe-core (axe-playwright-python bundles it): the book's own content only.
+
+* Static book: every page, scoped to the article (`main`): the theme's navigation, search box
+  and side bars are Sphinx's, not the book's.
+* JupyterLab: one notebook per chapter, run top to bottom, then every cell's output area
+  (`.jp-OutputArea-output`: figures, printed results, widgets) scrolled into view and audited on
+  its own. JupyterLab's own chrome (toolbar, side panels, cell editors, prompts) is left out.
+
+A serious or critical violation fails the test. Each run writes what axe found, rule by rule,
+to artifacts/a11y/<page>.json (the numbers in the report of issue 13 come from these files).
+Run a few chapters at a time on a shared machine:
+    pytest -m browser tests/browser/test_a11y.py -k "static or 05_masks" -p no:nbval -o addopts=""
+"""
+from __future__ import annotations
+
+import functools
+import http.server
+import json
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from common import REPO, chapter_notebooks, notebooks_dir
+
+from browser import jlab
+
+pytestmark = pytest.mark.browser
+AUDIT_DIR = REPO / "artifacts" / "a11y"
+FAILING = ("serious", "critical")
+NOTEBOOKS = chapter_notebooks()
+_AXE_SOURCE = None
+
+
+def axe_source() -> str:
+    global _AXE_SOURCE
+    if _AXE_SOURCE is None:
+        import axe_playwright_python
+        _AXE_SOURCE = (Path(axe_playwright_python.__file__).parent / "axe.min.js").read_text(encoding="utf-8")
+    return _AXE_SOURCE
+
+
+JS_AXE_RUN = """async ([include, exclude]) => {
+  const context = exclude.length ? {include, exclude} : {include};
+  const r = await axe.run(context, {resultTypes: ['violations']});
+  return r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
+    nodes: v.nodes.map(n => ({target: n.target.join(' '), summary: (n.failureSummary || '').slice(0, 300),
+                              html: n.html.slice(0, 200)}))}));
+}"""
+
+
+def audit(page, include: list, exclude: list | None = None) -> list[dict]:
+    """axe-core violations within `include` (CSS selectors), injected into the page once."""
+    if not page.evaluate("() => typeof window.axe !== 'undefined'"):
+        page.evaluate(axe_source())
+    return page.evaluate(JS_AXE_RUN, [include, exclude or []])
+
+
+def summarise(violations: list[dict]) -> dict:
+    """{rule id: {impact, nodes}} counted over a page."""
+    out: dict[str, dict] = {}
+    for v in violations:
+        entry = out.setdefault(v["id"], {"impact": v["impact"], "nodes": 0, "help": v["help"], "examples": []})
+        entry["nodes"] += len(v["nodes"])
+        entry["examples"] = (entry["examples"] + [n["target"] + " :: " + n["summary"] for n in v["nodes"]])[:3]
+    return out
+
+
+def record(name: str, summary: dict) -> None:
+    AUDIT_DIR.mkdir(parents=True, exist_ok=True)
+    (AUDIT_DIR / f"{name}.json").write_text(json.dumps(summary, indent=1, ensure_ascii=False))
+
+
+def failing(summary: dict) -> list[str]:
+    return [f"{rule} ({s['impact']}, {s['nodes']} nodes): {s['help']}\n    " + "\n    ".join(s["examples"])
+            for rule, s in sorted(summary.items()) if s["impact"] in FAILING]
+
+
+# --- the static book ----------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def book_site(tmp_path_factory) -> Path:
+    from selfattn.tools import build_book
+    out = tmp_path_factory.mktemp("a11y-book") / "html"
+    return build_book.build(out, REPO / "notebooks", quiet=True, strict=False)
+
+
+@pytest.fixture(scope="module")
+def book_server(book_site):
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(book_site))
+    handler.log_message = lambda *args: None
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+
+
+def audit_static_page(browser, url: str) -> dict:
+    context = browser.new_context(viewport={"width": 1024, "height": 900})
+    page = context.new_page()
+    try:
+        page.goto(url, wait_until="load")
+        page.wait_for_load_state("networkidle")
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and page.evaluate(
+                "() => [...document.querySelectorAll('script[type=\"application/vnd.jupyter.widget-view+json\"]')]"
+                ".some(s => !s.parentElement.querySelector('.jupyter-widgets, .widget-subarea, .selfattn-heatmap'))"):
+            time.sleep(0.2)
+        return summarise(audit(page, ["main"]))
+    finally:
+        context.close()
+
+
+STATIC_PAGES = ["index"] + [f"notebooks/{nb.stem}" for nb in NOTEBOOKS]
+
+
+@pytest.mark.parametrize("name", STATIC_PAGES, ids=[f"static-{p.split('/')[-1]}" for p in STATIC_PAGES])
+def test_static_book_page_has_no_serious_violation(name, browser, book_server):
+    summary = audit_static_page(browser, f"{book_server}/{name}.html")
+    record(f"static-{name.split('/')[-1]}", summary)
+    bad = failing(summary)
+    assert not bad, f"{name}: axe found serious or critical violations in the book's content:\n" + "\n".join(bad)
+
+
+# --- JupyterLab: one notebook per chapter -------------------------------------------------------
+
+JS_OUTPUT_CELLS = """() => {
+  const nb = window.jupyterapp.shell.currentWidget.content;
+  return nb.widgets.map((c, i) => (c.model.type === 'code' && c.model.outputs && c.model.outputs.length) ? i : -1)
+                   .filter(i => i >= 0);
+}"""
+
+
+def audit_lab_notebook(nb: jlab.LabNotebook) -> dict:
+    """Run the notebook, then audit each cell's output area in view (JupyterLab's chrome left out)."""
+    nb.run_all()
+    nb.widget_problems()                     # scrolls every widget cell into view and waits for it
+    merged: dict[str, dict] = {}
+    for index in nb.page.evaluate(JS_OUTPUT_CELLS):
+        nb.cell(index)
+        time.sleep(0.05)
+        selector = f'[data-sa-index="{index}"] .jp-OutputArea-output'
+        for rule, s in summarise(audit(nb.page, [selector])).items():
+            entry = merged.setdefault(rule, {**s, "nodes": 0, "examples": [], "cells": []})
+            entry["nodes"] += s["nodes"]
+            entry["cells"].append(index)
+            entry["examples"] = (entry["examples"] + s["examples"])[:3]
+    return merged
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[f"lab-{p.stem}" for p in NOTEBOOKS])
+def test_lab_outputs_have_no_serious_violation(path, lab, page):
+    page.set_viewport_size({"width": 1024, "height": 900})
+    nb = jlab.LabNotebook(page, lab, f"{notebooks_dir().name}/{path.name}")
+    try:
+        nb.open()
+        summary = audit_lab_notebook(nb)
+        record(f"lab-{path.stem}", summary)
+        bad = failing(summary)
+        assert not bad, f"{path.name}: axe found serious or critical violations in the outputs:\n" + "\n".join(bad)
+    finally:
+        try:
+            page.evaluate("() => window.jupyterapp.shell.currentWidget.sessionContext.shutdown()")
+        except Exception:
+            pass
+
+
+def totals(folder: Path = AUDIT_DIR, prefix: str = "") -> Counter:
+    """Nodes per rule over every recorded page (for the before/after table)."""
+    count: Counter = Counter()
+    for f in sorted(folder.glob(f"{prefix}*.json")):
+        for rule, s in json.loads(f.read_text()).items():
+            count[f"{rule} ({s['impact']})"] += s["nodes"]
+    return count
