@@ -186,3 +186,24 @@ def test_a_task_that_says_do_not_call_x_forbids_x_by_itself():
     assert ex.evaluate(_reference_softmax).passed is True
     plain = Exercise("zz_core", "plain", "Write it without a loop.", check, "", _reference_softmax)
     assert plain.forbid == ()
+
+
+def test_every_books_solution_is_python_that_defines_the_name_it_is_shown_under():
+    import ast
+    import importlib
+    import pkgutil
+
+    import selfattn.exercises as pkg
+    from selfattn.exercises import exercises
+    chapters = sorted(m.name for m in pkgutil.iter_modules(pkg.__path__) if m.name.startswith("ch"))
+    checked = 0
+    for ch in chapters:
+        importlib.import_module(f"selfattn.exercises.{ch}")
+        for ex in exercises(ch):
+            src = ex.solution_source()
+            tree = ast.parse(src)
+            defined = {n.name for n in tree.body if isinstance(n, ast.FunctionDef)}
+            defined |= {t.id for n in tree.body if isinstance(n, ast.Assign) for t in n.targets if isinstance(t, ast.Name)}
+            assert ex.learner_name() in defined, f"{ch}.{ex.name}: the solution shown does not define {ex.learner_name()}:\n{src}"
+            checked += 1
+    assert checked > 20

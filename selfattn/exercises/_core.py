@@ -131,14 +131,24 @@ class Exercise:
             if own and own != "<lambda>" and own != name:
                 src = re.sub(rf"\b{re.escape(own)}\b", name, src)
             return src
+        import ast
         src = str(self.solution_obj).strip()
-        if "\n" in src or src.startswith(("def ", "class ", "import ", "from ")):
+        try:
+            ast.parse(src, mode="eval")  # a value: the learner assigns it to their name
+            return f"{name} = {src}"
+        except SyntaxError:
+            pass
+        try:
+            body = ast.parse(src).body
+        except SyntaxError:
             return src
-        head = src.split("#")[0]
-        m = re.match(r"^\s*([A-Za-z_][A-Za-z_0-9]*)\s*=(?!=)", head)
-        if m:  # 'x = expr': the learner's name replaces x
-            return f"{name} ={src[m.end():]}"
-        return f"{name} = {src}"
+        if len(body) == 1 and isinstance(body[0], ast.Assign) and len(body[0].targets) == 1 \
+                and isinstance(body[0].targets[0], ast.Name):  # 'x = expr': the learner's name replaces x
+            old = body[0].targets[0].id
+            return re.sub(rf"^\s*{re.escape(old)}\s*=", f"{name} =", src, count=1)
+        if len(body) == 1 and isinstance(body[0], ast.FunctionDef) and body[0].name != name:
+            return re.sub(rf"\b{re.escape(body[0].name)}\b", name, src)
+        return src
 
     def solution(self) -> None:
         print(f"Solution ({self.name}):\n{self.solution_source()}")
