@@ -38,10 +38,21 @@ def proxy_command() -> str | None:
     return shutil.which(PROXY_NAME)
 
 
+def node_major() -> int | None:
+    try:
+        out = subprocess.run(["node", "--version"], capture_output=True, text=True, timeout=20).stdout
+        return int(out.strip().lstrip("v").split(".")[0])
+    except (OSError, ValueError, subprocess.TimeoutExpired):
+        return None
+
+
 def missing() -> str | None:
     """Why the hub cannot start here, or None."""
     if not shutil.which("node"):
         return "node is not installed: " + SETUP_HINT
+    major = node_major()
+    if major is not None and major < 20:
+        return f"node {major} is too old for configurable-http-proxy 5 (it needs node 20+): " + SETUP_HINT
     if proxy_command() is None:
         return f"{PROXY_NAME} is not installed: " + SETUP_HINT
     return None
