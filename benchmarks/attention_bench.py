@@ -1,9 +1,10 @@
 """The attention benchmark: time, peak memory, FLOP rate and error of every method against n.
 
-    python benchmarks/attention_bench.py            # the full run: n = 128 .. 16384 (several minutes)
+    python benchmarks/attention_bench.py            # the full run: n = 1024 .. 16384, then --short (minutes)
+    python benchmarks/attention_bench.py --long     # only n = 1024 .. 16384, into results/
+    python benchmarks/attention_bench.py --short    # only short sequences, n = 128 .. 1024, into results/small_n/
     python benchmarks/attention_bench.py --quick    # small n, few repeats, one process: the code path works
-    python benchmarks/attention_bench.py --ns 128 256 512 --merge   # measure some n again, keep the rest
-    python benchmarks/attention_bench.py --ns 128 256 512 --interleave --merge   # small n on a busy machine
+    python benchmarks/attention_bench.py --ns 2048 4096 --merge   # measure some n again, keep the rest
 
 For each method and each n, one fresh Python process (so no method inherits another's memory or
 warm caches) builds seeded inputs q, k, v of shape (1, 1, n, 64) in float32, runs the method
@@ -16,6 +17,8 @@ conditions.
 With --interleave (meant for small n on a shared machine), all methods at one n run in one
 process, in turns: round after round, each method is called once, so a burst of other work
 slows every method alike and the ratios stay meaningful; peak memory is not measured then.
+--short is the configuration for short sequences: SHORT_NS, interleaved (30 rounds), one thread
+(at n <= 1024 a second thread mostly adds waiting at OpenMP barriers when the machine is busy).
 
 Results: a table on stdout, `attention_bench.json` (every number) and `attention_bench.md`
 (tables and the machine) in benchmarks/results/ (or --out). Hand-written notes between the
@@ -50,7 +53,8 @@ from selfattn.threads import torch_threads  # noqa: E402
 
 D_HEAD = 64
 THREADS = 2               # torch threads per worker (--threads changes it for one run)
-FULL_NS = (128, 256, 512, 1024, 2048, 4096, 8192, 16384)
+FULL_NS = (1024, 2048, 4096, 8192, 16384)
+SHORT_NS = (128, 256, 512, 1024)      # --short: where the fused kernel's constant factor still decides
 QUICK_NS = (200,)
 WINDOW = 256              # sliding-window width (keys per query)
 SPARSE_BLOCK = 64         # block size of the block-sparse layouts
@@ -478,7 +482,8 @@ def table_at(data: dict, n: int) -> list[str]:
 def markdown(data: dict, notes: str) -> str:
     n_max = max(r["n"] for r in data["results"])
     lines = ["# Attention benchmark", "",
-             "Written by `python benchmarks/attention_bench.py` (`make bench`)."
+             "Written by `python benchmarks/attention_bench.py"
+             + (" --short" if data["runs"] and all(r.get("interleaved") for r in data["runs"]) else "") + "` (`make bench`)."
              + (" **Quick mode: tiny n, one process; not a measurement.**" if data["quick"] else ""), "",
              "## Machine and load", "",
              "The machine is shared with other jobs, so absolute times are noisy; every ratio below is taken "
@@ -527,22 +532,40 @@ def write_report(data: dict, out: Path) -> tuple[Path, Path]:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python benchmarks/attention_bench.py", description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="small n, few repeats, one process (checks the code path)")
-    parser.add_argument("--ns", type=int, nargs="+", help="sequence lengths (default 128..16384; quick: 200)")
+    parser.add_argument("--ns", type=int, nargs="+", help="sequence lengths (default 1024..16384; quick: 200)")
+    parser.add_argument("--short", action="store_true",
+                        help="only short sequences: n = 128..1024, interleaved, one thread, into results/small_n/")
+    parser.add_argument("--long", action="store_true", help="only n = 1024..16384 (the default run does both)")
     parser.add_argument("--methods", nargs="+", choices=sorted(BY_NAME), help="a subset of the methods (SDPA is always run)")
     parser.add_argument("--repeats", type=int, default=None, help="timed calls per configuration (default 5; quick: 2)")
-    parser.add_argument("--out", type=Path, default=RESULTS, help="folder for attention_bench.json and .md")
+    parser.add_argument("--out", type=Path, default=None, help="folder for attention_bench.json and .md "
+                        "(default benchmarks/results/, with --short benchmarks/results/small_n/)")
     parser.add_argument("--merge", action="store_true", help="keep the rows of the existing JSON at other n")
     parser.add_argument("--interleave", type=int, nargs="?", const=30, default=0, metavar="ROUNDS",
                         help="time all methods at one n in one process, in turns (default 30 rounds; no memory figure)")
     parser.add_argument("--wait-quiet", type=float, default=20.0, metavar="SECONDS",
                         help="before each configuration, wait up to this long for the CPUs to be mostly idle "
                              "(shared machines; default 20, 0 to never wait)")
-    parser.add_argument("--threads", type=int, default=THREADS, help=f"torch threads per worker (default {THREADS})")
+    parser.add_argument("--threads", type=int, default=None, help=f"torch threads per worker (default {THREADS}; --short: 1)")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
-        worker(json.loads(args.worker), args.threads)
+        worker(json.loads(args.worker), args.threads or THREADS)
         return 0
+    if not (args.short or args.long or args.quick or args.ns or args.interleave):   # the full run: both parts
+        rest = list(argv if argv is not None else sys.argv[1:])
+        if args.out is not None:                      # --out DIR: the long part in DIR, the short part in DIR/small_n
+            i = rest.index("--out") if "--out" in rest else None
+            rest = rest[:i] + rest[i + 2:] if i is not None else [a for a in rest if not a.startswith("--out=")]
+        out = args.out or RESULTS
+        return main(rest + ["--long", "--out", str(out)]) or main(rest + ["--short", "--out", str(out / "small_n")])
+    if args.short:
+        args.ns = args.ns or list(SHORT_NS)
+        args.interleave = args.interleave or 30
+        args.threads = args.threads or 1
+        args.out = args.out or RESULTS / "small_n"
+    args.out = args.out or RESULTS
+    args.threads = args.threads or THREADS
     repeats = args.repeats or (2 if args.quick else 5)
     methods = select(args.methods)
     ns = tuple(args.ns) if args.ns else (QUICK_NS if args.quick else FULL_NS)

@@ -57,6 +57,21 @@ def test_interleaved_rows_time_every_method_at_one_n_in_turns():
     assert "| sliding_window |" in bench.markdown(data, "")
 
 
+def test_the_default_run_measures_long_then_short_sequences_into_two_folders(monkeypatch, tmp_path):
+    calls = []
+
+    def fake_run(methods, ns, repeats, **kw):
+        calls.append((ns, kw["interleave_rounds"], kw["threads"]))
+        return {"run": {"quick": False, "wall_s": 0.0, "interleaved": bool(kw["interleave_rounds"])},
+                "results": [{"method": "sdpa_full", "n": n, "median_s": 1.0, "peak_mib": 1.0, "gflops": 1.0,
+                             "reference": "softmax"} for n in ns]}
+    monkeypatch.setattr(bench, "run", fake_run)
+    assert bench.main(["--out", str(tmp_path)]) == 0
+    assert calls == [(bench.FULL_NS, 0, bench.THREADS), (bench.SHORT_NS, 30, 1)]
+    assert (tmp_path / "attention_bench.json").exists() and (tmp_path / "small_n" / "attention_bench.json").exists()
+    assert "--short" in (tmp_path / "small_n" / "attention_bench.md").read_text()
+
+
 def test_notes_survive_a_rewrite(tmp_path):
     md = tmp_path / "attention_bench.md"
     md.write_text(f"old table\n{bench.NOTES_BEGIN}\nWhy the window wins.\n{bench.NOTES_END}\n")
