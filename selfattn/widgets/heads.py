@@ -25,7 +25,7 @@ from ..errors import AttentionInputError
 from ..explore.heads import KINDS, HeadMaps, head_view
 from ..explore.positions import unknown_words
 from ..limits import MAX_TOKENS
-from .base import BookWidget
+from .base import BookWidget, on_one_thread
 from .heatmap import Heatmap
 
 DEMO_TEXT = "the cat sat on the mat because the dog ran by the river and it slept"
@@ -90,6 +90,8 @@ class HeadView(BookWidget):
                                           style={"button_width": "80px"})
         self.info = widgets.HTML()
         self.area = widgets.Box()
+        self.grid = widgets.GridBox(layout=widgets.Layout(grid_template_columns="repeat(2, max-content)",
+                                                          grid_gap="4px 16px"))
         self.readout = widgets.HTML()
         self.maps: list[Heatmap] = []
         self.single = Heatmap()
@@ -111,6 +113,7 @@ class HeadView(BookWidget):
 
     # --- what the reader does ----------------------------------------------------------------------
 
+    @on_one_thread
     def set_text(self, text: str) -> bool:
         """Compute every head for a sentence and draw it; refuse (keeping the old one) if it cannot be shown."""
         chosen = {name: control.value for name, control in self.choices.items()}
@@ -173,11 +176,15 @@ class HeadView(BookWidget):
             head = f"head {head}"
         self._busy = True
         try:
-            self.layer.options = [(f"layer {i}", i) for i in range(view.n_layers)]
-            self.layer.value = layer if 0 <= layer < view.n_layers else 0
+            layers = tuple((f"layer {i}", i) for i in range(view.n_layers))
+            if tuple(self.layer.options) != layers:                    # only when the model changes
+                self.layer.options = layers
             self.layer.layout.display = None if view.n_layers > 1 else "none"
-            self.head.options = [ALL] + [f"head {h}" for h in range(view.n_heads)]
-            self.head.value = head if head in self.head.options else ALL
+            self.layer.value = layer if 0 <= layer < view.n_layers else 0
+            heads = (ALL,) + tuple(f"head {h}" for h in range(view.n_heads))
+            if tuple(self.head.options) != heads:
+                self.head.options = heads
+            self.head.value = head if head in heads else ALL
             if self.pick.value != TYPED and self.pick.value != self.text:
                 self.pick.value = TYPED if self.text not in self.examples else self.text
         finally:
@@ -208,15 +215,18 @@ class HeadView(BookWidget):
                     m.cell_size = 26 if n <= 8 else 18
                     m.annotate = n <= 8
                     m.selected = [self.query, -1]
-            self.area.children = [widgets.GridBox(shown, layout=widgets.Layout(
-                grid_template_columns="repeat(2, max-content)", grid_gap="4px 16px"))]
+            if tuple(self.grid.children) != tuple(shown):
+                self.grid.children = shown
+            if self.area.children != (self.grid,):
+                self.area.children = [self.grid]
         else:
             h = int(self.head.value.split()[-1])
             with self.single.hold_sync():
                 self.single.title = self._title(layer, h)
                 self.single.show(v.weights[layer, h], v.tokens, v.tokens, blocked=blocked)
                 self.single.selected = [self.query, -1]
-            self.area.children = [self.single]
+            if self.area.children != (self.single,):
+                self.area.children = [self.single]
         self.readout.value = html.escape(self.readout_text()).replace("\n", "<br>")
 
     def readout_text(self) -> str:

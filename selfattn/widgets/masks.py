@@ -15,7 +15,7 @@ import ipywidgets as W
 from ..errors import AttentionInputError
 from ..explore import masks as mx
 from ..limits import MAX_TOKENS
-from .base import BookWidget
+from .base import BookWidget, on_one_thread
 from .heatmap import Heatmap
 
 PRESET_LABELS = (
@@ -72,6 +72,7 @@ class MaskEditor(BookWidget):
 
     # --- what the reader does ------------------------------------------------------------------
 
+    @on_one_thread
     def set_text(self, text: str) -> bool:
         """Tokenise and embed a new sentence; refuse it (keeping the old one drawn) if it cannot be shown."""
         try:
@@ -98,6 +99,7 @@ class MaskEditor(BookWidget):
         self.set_preset(self.preset.value)
         return True
 
+    @on_one_thread
     def set_preset(self, kind: str, *, length: int | None = None, width: int | None = None) -> bool:
         """Start again from a preset mask (this forgets the clicks made since the last preset)."""
         if kind not in mx.PRESETS:
@@ -147,6 +149,7 @@ class MaskEditor(BookWidget):
         if not self._busy and self.tokens:
             self.set_preset(self.preset.value)
 
+    @on_one_thread
     def _on_cell(self, row: int, col: int) -> None:
         if self.view is None:
             return
