@@ -40,5 +40,6 @@ html_theme_options = {
 html_favicon = "_static/favicon.png"
 html_context = {"default_mode": "light"}
 html_last_updated_fmt = None
-html_copy_source = False
+html_copy_source = True        # the download button offers the chapter notebook itself
+html_sourcelink_suffix = ""
 suppress_warnings = ["mystnb.unknown_mime_type"]

@@ -17,7 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from selfattn.tools import build_book, jlab
+from browser import jlab
+from selfattn.tools import build_book
 
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOKS = build_book.chapter_notebooks(REPO / "notebooks")
@@ -66,6 +67,50 @@ def test_saved_widget_state_is_in_the_pages(site):
         if "application/vnd.jupyter.widget-view+json" in text:
             html = (site / "notebooks" / f"{nb.stem}.html").read_text(encoding="utf-8")
             assert "application/vnd.jupyter.widget-state+json" in html, f"{nb.name}: widget state missing from its page"
+
+
+IMG_TAG = re.compile(r"<img\b[^>]*>", re.I)
+ALT = re.compile(r'\balt="([^"]*)"')
+SRC = re.compile(r'\bsrc="([^"]*)"')
+
+
+@pytest.mark.slow
+def test_every_figure_has_alt_text_that_says_what_it_shows(site):
+    bad = []
+    for page in sorted((site / "notebooks").glob("*.html")):
+        for tag in IMG_TAG.findall(page.read_text(encoding="utf-8")):
+            src = (SRC.search(tag) or [None, ""])[1]
+            if "_images/" not in src:
+                continue
+            alt = (ALT.search(tag) or [None, ""])[1]
+            if (len(alt) < 10 or re.search(r"[0-9a-f]{32}", alt) or alt.endswith((".png", ".jpg", ".svg"))
+                    or not alt.startswith("Figure") and len(alt.split()) < 3):
+                bad.append(f"{page.name}: <img src={src[-20:]}> alt={alt!r}")
+    assert not bad, "figures without a real alt text:\n" + "\n".join(bad)
+
+
+@pytest.mark.slow
+def test_download_links_point_at_files_that_exist(site):
+    broken = []
+    for page in sorted(site.rglob("*.html")):
+        for href in re.findall(r'<a href="([^"#]*_sources[^"#]*)"', page.read_text(encoding="utf-8")):
+            target = (page.parent / href).resolve()
+            if not target.is_file():
+                broken.append(f"{page.relative_to(site)}: {href}")
+    assert not broken, "download links to missing files (an empty folder?):\n" + "\n".join(broken)
+
+
+@pytest.mark.slow
+def test_every_saved_widget_says_it_becomes_live_in_jupyter(site):
+    missing = []
+    for page in sorted((site / "notebooks").glob("*.html")):
+        text = page.read_text(encoding="utf-8")
+        views = text.count('<script type="application/vnd.jupyter.widget-view+json">')
+        notes = text.count('class="selfattn-static-note"')
+        if views != notes:
+            missing.append(f"{page.name}: {views} saved widgets, {notes} notes")
+    assert not missing, "saved widgets without the note that they are live in Jupyter:\n" + "\n".join(missing)
+    assert "open the notebook in Jupyter" in build_book.STATIC_NOTE
 
 
 JS_PAGE_STATE = """() => {

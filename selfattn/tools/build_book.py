@@ -6,10 +6,21 @@ there without executing anything. The site lands in build/book/html/ (open index
 serve the folder: `python -m http.server -d build/book/html`).
 
     python -m selfattn.tools.build_book [--out build/book/html] [--notebooks notebooks]
+
+After Sphinx, every page is finished for readers who cannot see the figures or run the code:
+each figure's <img alt> says what the figure shows (the alt text the figure output carries,
+written by selfattn.book.setup(), else the cell's "alt" metadata, else the section and the
+function that drew it: never the image file's hash), and each saved widget gets a visible note
+that it is a still copy that becomes live in Jupyter.
 """
 from __future__ import annotations
 
 import argparse
+import base64
+import hashlib
+import html
+import json
+import re
 import shutil
 import subprocess
 import sys
@@ -56,7 +67,77 @@ def build(out: Path = DEFAULT_OUT, notebooks: Path = REPO / "notebooks", *, quie
     sys.stderr.write(proc.stderr)
     if proc.returncode != 0:
         raise BookBuildError(f"Sphinx failed (exit {proc.returncode}); its warnings and errors:\n{proc.stderr[-6000:]}")
+    finish_pages(out, chapters)
     return out
+
+
+# --- finishing the pages: alt text and notes on saved widgets --------------------------------------
+
+STATIC_NOTE = ('<p class="selfattn-static-note" role="note"><strong>A still copy of a live widget.</strong> '
+               "Its controls change nothing on this page; open the notebook in Jupyter and run the cell "
+               "to use it.</p>")
+WIDGET_VIEW = '<script type="application/vnd.jupyter.widget-view+json">'
+IMG = re.compile(r'<img\b([^>]*?)\balt="([^"]*)"([^>]*?)\bsrc="([^"]*?_images/([0-9a-f]{64})\.(png|jpeg|jpg|gif|svg))"')
+CALL = re.compile(r"([A-Za-z_][\w.]*)\(")
+
+
+def _heading(cell) -> str | None:
+    for line in cell.get("source", "").splitlines():
+        if line.startswith("#"):
+            return line.lstrip("#").strip()
+    return None
+
+
+def _fallback_alt(cell, heading: str | None) -> str:
+    """'Figure in section 5.2 ...: mask picture', from the call that drew it (when the output has no alt)."""
+    source = cell.get("source", "")
+    lines = [ln for ln in source.splitlines() if not ln.lstrip().startswith("#")]
+    calls = [m.group(1) for ln in lines if re.match(r"\s*fig\w*\s*=", ln) for m in [CALL.search(ln.split("=", 1)[1])] if m]
+    if not calls:
+        calls = [m.group(1) for ln in lines for m in CALL.finditer(ln)][-1:]
+    what = calls[0].rsplit(".", 1)[-1].replace("_", " ") if calls else "a figure"
+    where = f" in section {heading}" if heading else ""
+    return f"Figure{where}: {what}."
+
+
+def image_alt_texts(chapters: list[Path]) -> dict[str, str]:
+    """{sha256 of an image output: its alt text} over every chapter (the names myst-nb gives images)."""
+    alts: dict[str, str] = {}
+    for nb in chapters:
+        heading = None
+        for cell in json.loads(nb.read_text(encoding="utf-8")).get("cells", []):
+            if isinstance(cell.get("source"), list):
+                cell["source"] = "".join(cell["source"])
+            if cell.get("cell_type") == "markdown":
+                heading = _heading(cell) or heading
+                continue
+            for out in cell.get("outputs", []):
+                for mime in ("image/png", "image/jpeg", "image/gif"):
+                    data = out.get("data", {}).get(mime)
+                    if not data:
+                        continue
+                    raw = base64.b64decode("".join(data) if isinstance(data, list) else data)
+                    meta = out.get("metadata", {})
+                    alt = ((meta.get(mime) or {}).get("alt") or meta.get("alt")
+                           or cell.get("metadata", {}).get("alt") or _fallback_alt(cell, heading))
+                    alts[hashlib.sha256(raw).hexdigest()] = " ".join(str(alt).split())
+    return alts
+
+
+def finish_pages(out: Path, chapters: list[Path]) -> None:
+    """Alt text on every figure, a note on every saved widget (see the module docstring)."""
+    alts = image_alt_texts(chapters)
+
+    def with_alt(m: re.Match) -> str:
+        alt = alts.get(m.group(5)) or "Figure."
+        return f'<img{m.group(1)}alt="{html.escape(alt, quote=True)}"{m.group(3)}src="{m.group(4)}"'
+
+    for page in out.rglob("*.html"):
+        text = page.read_text(encoding="utf-8")
+        new = IMG.sub(with_alt, text)
+        new = new.replace(WIDGET_VIEW, STATIC_NOTE + WIDGET_VIEW)
+        if new != text:
+            page.write_text(new, encoding="utf-8")
 
 
 class BookBuildError(RuntimeError):

@@ -39,12 +39,31 @@ function guard(box) {
     evt.stopPropagation();                             // the control keeps its own default action
   });
 }
+function nameSliders(box) {
+  // ipywidgets' slider handles (noUiSlider, role="slider") carry no accessible name: give each
+  // the text of its slider's label, so a screen reader says what the slider sets
+  box.querySelectorAll(".widget-slider, .jupyter-widget-slider").forEach((s) => {
+    const label = s.querySelector(".widget-label");
+    const text = label ? label.textContent.trim() : "";
+    if (!text) return;
+    s.querySelectorAll('[role="slider"], .noUi-handle').forEach((h) => {
+      if (h.getAttribute("aria-label") !== text) h.setAttribute("aria-label", text);
+    });
+  });
+}
 function render({ el }) {
   let tries = 0;
   const attach = () => {
     const box = el.closest(".selfattn-widget");
-    if (box) guard(box);
-    else if (tries++ < 300) requestAnimationFrame(attach);
+    if (!box) { if (tries++ < 300) requestAnimationFrame(attach); return; }
+    guard(box);
+    nameSliders(box);
+    let queued = false;
+    new MutationObserver(() => {
+      if (queued) return;
+      queued = true;
+      requestAnimationFrame(() => { queued = false; nameSliders(box); });
+    }).observe(box, { childList: true, subtree: true });
   };
   attach();
 }
@@ -53,7 +72,8 @@ export default { render };
 
 
 class KeyGuard(anywidget.AnyWidget):
-    """Invisible: keeps navigation keys pressed inside its BookWidget from reaching JupyterLab."""
+    """Invisible: keeps navigation keys pressed inside its BookWidget from reaching JupyterLab,
+    and names the widget's slider handles for screen readers (from each slider's label)."""
 
     _esm = _KEY_GUARD_ESM
     guarded = traitlets.Unicode(".selfattn-widget").tag(sync=True)
