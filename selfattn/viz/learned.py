@@ -2,6 +2,7 @@
 
 Every function takes numbers computed by selfattn.explore.learned (a History, an Inspection,
 tables of mean attention or accuracy) and draws them; nothing is computed here. Returns a Figure.
+The gallery of every (layer, head) is the book's one `selfattn.viz.heads.head_grid`.
 """
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from typing import Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 
-from .heatmap import add_colorbar, annotate_cells, attention_heatmap, heatmap_grid, label_matrix_axes, to_numpy
+from .heatmap import add_colorbar, annotate_cells, attention_heatmap, label_matrix_axes, to_numpy
 from .style import ACCENT, MARKERS, PALETTE, WEIGHTS_CMAP
 
 TASK_COLOURS = {"pronoun": PALETTE[0], "roles": PALETTE[1], "sense": PALETTE[2], "induction": PALETTE[3]}
@@ -36,26 +37,6 @@ def training_curves(history, *, smooth: int = 25):
     ax_a.set_title("test accuracy per task", fontsize=10)
     ax_a.legend(loc="lower right", fontsize=8)
     fig.tight_layout()
-    return fig
-
-
-def head_grid(inspection, *, blocked=None, query: int | None = None, title: str | None = None):
-    """Every layer's every head for one sentence: rows are queries, columns are keys, one colour scale.
-
-    blocked: (n, n) True where a mask hid the key (e.g. `inspection.blocked()`); those cells are
-    hatched. query: outline one row (the position where the task asks its question).
-    """
-    w = to_numpy(inspection.weights)                                   # (n_layers, n_heads, n, n)
-    n_layers, n_heads, n, _ = w.shape
-    tokens = list(inspection.tokens)
-    mats = [w[layer, head] for layer in range(n_layers) for head in range(n_heads)]
-    names = [f"layer {layer} · head {head}" for layer in range(n_layers) for head in range(n_heads)]
-    masks = None if blocked is None else [~to_numpy(blocked).astype(bool)] * len(mats)
-    fig = heatmap_grid(mats, names, tokens, tokens, masks=masks, ncols=n_heads, suptitle=title, annotate=False)
-    if query is not None:
-        for ax in fig.axes[:len(mats)]:
-            ax.add_patch(plt.Rectangle((-0.5, query - 0.5), n, 1, fill=False, edgecolor=ACCENT, linewidth=1.6,
-                                       zorder=6))
     return fig
 
 
@@ -139,5 +120,5 @@ def sense_scatter(points: Sequence, senses: Sequence[str], titles: Sequence[str]
     return fig
 
 
-__all__ = ["training_curves", "head_grid", "query_rows", "head_table", "cosine_heatmap", "sense_scatter",
+__all__ = ["training_curves", "query_rows", "head_table", "cosine_heatmap", "sense_scatter",
            "TASK_COLOURS"]

@@ -17,8 +17,9 @@ Math layer: numpy and torch only.
 from .batch import Batch, encode_batch
 from .config import TinyConfig, TrainSettings
 from .model import Block, TinyOutput, TinyTransformer
-from .probes import (EXAMPLES, RELATIONS, Inspection, ablated, ablation_table, attention_on_word, default_query,
-                     head_columns, inspect, is_question, mean_attention, reads_causally, relation_pairs, tokens_of)
+from .probes import (EXAMPLES, RELATIONS, Inspection, QuerySummary, ablated, ablation_table, attention_on_word,
+                     default_query, head_columns, head_maps, inspect, is_question, mean_attention, query_summary,
+                     reads_causally, relation_pairs, tokens_of)
 from .tasks import (GENERATORS, TASKS, Example, induction_example, make_examples, make_test_sets, make_train_set,
                     pronoun_example, roles_example, sense_example)
 from .train import History, accuracy, deterministic, train, trained_model

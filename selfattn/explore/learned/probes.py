@@ -12,6 +12,7 @@ from ...embeddings import as_tokens
 from ...errors import AttentionInputError, check_choice, check_int
 from ...limits import MAX_TOKENS
 from ...masks import causal as causal_mask
+from ..heads import HeadMaps
 from .batch import encode_batch
 from .model import TinyTransformer
 from .tasks import Example
@@ -92,6 +93,42 @@ def inspect(model: TinyTransformer, text, *, causal: bool | None = None, vocab: 
     hidden = torch.stack([h[0] for h in out.hidden])                       # (n_layers + 1, n, d_model)
     probs = torch.softmax(out.logits[0], dim=-1)                           # (n, vocab_size)
     return Inspection(tokens, causal, weights, hidden, probs)
+
+
+def head_maps(model: TinyTransformer, text) -> HeadMaps:
+    """Every (layer, head) of the model for one sentence, as the book's head gallery and viewer take it.
+
+    mask: True where a query may attend (the causal mask for letter sequences, None for sentences);
+    output: the model's probabilities (n, vocab_size); query: where the toy tasks ask their question.
+    """
+    ins = inspect(model, text)
+    blocked = ins.blocked()
+    return HeadMaps(tuple(ins.tokens), ins.weights, mask=None if blocked is None else ~blocked,
+                    output=ins.probs, query=default_query(ins.tokens))
+
+
+@dataclass(frozen=True)
+class QuerySummary:
+    """Where one head's query looks most, and what the model answers at that position."""
+
+    top: tuple[tuple[str, float], ...]      # the k keys with the largest weights, largest first
+    answer: str
+    probability: float
+    asked: bool                              # whether the toy tasks ever ask a question here
+
+
+def query_summary(maps: HeadMaps, layer: int, head: int, query: int, *, k: int = 2,
+                  vocab: Vocab = VOCAB) -> QuerySummary:
+    """The k strongest keys of one head's query (ties: the earlier key) and the model's answer there.
+
+    maps: from `head_maps` (its output holds the model's probabilities).
+    """
+    query = check_int(query, "query", minimum=0, maximum=len(maps.tokens) - 1)
+    row = maps.weights[layer, head, query]                                  # (n,)
+    order = torch.argsort(row, descending=True, stable=True)[:k]
+    p, i = maps.output[query].max(-1)
+    return QuerySummary(tuple((maps.tokens[int(j)], float(row[j])) for j in order), vocab.words[int(i)], float(p),
+                        is_question(maps.tokens, query))
 
 
 def default_query(tokens: Sequence[str]) -> int:
