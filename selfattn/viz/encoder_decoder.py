@@ -66,12 +66,11 @@ def aligned_share_figure(shares, chance: float, *, title: str = ""):
         bars = ax.bar(x, s[layer], width=width * 0.95, color=PALETTE[layer], label=f"decoder layer {layer}",
                       hatch=None if layer == 0 else "..", edgecolor="black", linewidth=0.5)
         ax.bar_label(bars, fmt="%.2f", fontsize=8, padding=1)
-    ax.axhline(chance, color="black", linestyle="--", linewidth=1)
-    ax.text(n_heads - 0.5, chance + 0.02, f"evenly spread: {chance:.2f}", ha="right", fontsize=9)
+    ax.axhline(chance, color="black", linestyle="--", linewidth=1, label=f"evenly spread weights: {chance:.3f}")
     ax.set_xticks(range(n_heads), [f"head {h}" for h in range(n_heads)])
     ax.set_ylim(0, 1.12)
     ax.set_ylabel("weight on the aligned\nsource tokens")
-    ax.legend(fontsize=9, frameon=False, loc="upper left", ncol=n_layers)
+    ax.legend(fontsize=9, frameon=False, loc="upper left", ncol=n_layers + 1)
     if title:
         ax.set_title(title, fontsize=10)
     fig.tight_layout()
