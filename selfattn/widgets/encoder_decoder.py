@@ -38,7 +38,10 @@ class AlignmentExplorer(BookWidget):
         self.head = W.Dropdown(options=[(f"head {h}", h) for h in range(n_heads)] + [(MEAN, -1)], value=-1,
                                description="head")
         self.heatmap = Heatmap()
-        self.heatmap.caption = "rows: output characters; columns: source tokens. Arrow keys move, hover reads a weight"
+        self.heatmap.caption = ("rows: output characters; columns: source tokens. Click a row (or Enter on it) "
+                                "to read where that character looked")
+        self.heatmap.on_click(lambda row, col: self.select(row))
+        self.row = -1                                     # the output character picked out (-1: none)
         self.readout = W.HTML()
         self.date: task.Date | None = None
         self.text = ""
@@ -68,6 +71,15 @@ class AlignmentExplorer(BookWidget):
         self.redraw()
         return True
 
+    def select(self, row: int) -> None:
+        """Pick out one output character: its row is outlined and the readout names where it looked most."""
+        if not 0 <= int(row) < task.TARGET_LEN:
+            self.refuse(f"there is no output character {row}; rows run from 0 to {task.TARGET_LEN - 1}")
+            return
+        self.row = int(row)
+        self.accept()
+        self.redraw()
+
     def _map(self):
         n_src = len(self.date.source_tokens())
         w = self.maps[self.layer.value][0, :, :task.TARGET_LEN, :n_src]          # (n_heads, T, n_src)
@@ -84,14 +96,21 @@ class AlignmentExplorer(BookWidget):
         verdict = "right" if self.output == right else f"wrong (the answer is {right})"
         share = aligned_share(self.maps, [self.date])[self.layer.value]               # (n_heads,)
         shown = float(share.mean() if self.head.value == -1 else share[self.head.value])
-        self.readout.value = (f"<b>{html.escape(self.text)}</b> → <b>{html.escape(self.output)}</b> ({verdict}); "
-                              f"weight on the source tokens each character should read: {shown:.2f}")
+        lines = [f"<b>{html.escape(self.text)}</b> → <b>{html.escape(self.output)}</b> ({verdict}); "
+                 f"weight on the source tokens each character should read: {shown:.2f}"]
+        self.heatmap.selected = [self.row, -1]
+        if self.row >= 0:
+            row = self._map()[self.row]                                     # (n_src,)
+            j = int(row.argmax())
+            lines.append(f"output character {self.row} ({html.escape(target[self.row])}) looks most at source token "
+                         f"{j} ({html.escape(self.date.source_tokens()[j])}), weight {float(row[j]):.2f}")
+        self.readout.value = "<br>".join(lines)
 
     def values(self) -> dict:
         if self.date is None:
             return {}
         return {"source": self.text, "output": self.output, "layer": self.layer.value,
-                "head": "mean" if self.head.value == -1 else self.head.value,
+                "head": "mean" if self.head.value == -1 else self.head.value, "selected_row": self.row,
                 "weights": [[round(float(x), 3) for x in row] for row in self._map()]}
 
     @classmethod
