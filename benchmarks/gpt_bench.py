@@ -64,6 +64,9 @@ def generation_times(contexts, repeats: int) -> list[dict]:
     model = GPT(cfg).eval()
     rows = []
     with torch_threads(1):
+        for _ in range(3):                                                # warm up every shape once, first
+            for n in contexts:
+                model(torch.zeros(1, n + 1, dtype=torch.long))
         for n in contexts:
             ids = torch.randint(0, 62, (1, n + 1), generator=torch.Generator().manual_seed(n))   # (1, n + 1)
             caches = model.new_caches(1)

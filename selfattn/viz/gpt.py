@@ -76,7 +76,7 @@ def residual_stream(n_layers: int = 2, *, norm: str = "pre", title: str | None =
 
 
 def gradient_norms(layers: Sequence[int], by_kind: Mapping[str, Sequence[float]], *, title: str | None = None):
-    """Gradient norm of each block's parameters at initialisation, one line per kind (log scale)."""
+    """Gradient norm of each block's MLP output matrix at initialisation, one line per kind (log scale)."""
     fig, ax = plt.subplots(figsize=(WIDTH, 3.6), layout="constrained")
     for i, (kind, norms) in enumerate(by_kind.items()):
         ax.plot(layers, norms, marker=MARKERS[i], color=PALETTE[i], label=kind)
@@ -84,9 +84,9 @@ def gradient_norms(layers: Sequence[int], by_kind: Mapping[str, Sequence[float]]
                     fontsize=9, color=PALETTE[i])
     ax.set_yscale("log")
     ax.set_xlabel("block (0 = nearest the input)")
-    ax.set_ylabel("gradient norm of the block's weights")
-    ax.set_xlim(layers[0] - 0.5, layers[-1] + 0.35 * len(layers) / 4 + 2)
-    ax.legend(loc="best", fontsize=9)
+    ax.set_ylabel("gradient norm, MLP output matrix")
+    ax.set_xlim(layers[0] - 0.5, layers[-1] + 2.2)
+    ax.set_xticks(list(layers))
     ax.set_title(title or "Gradient size per block at initialisation, same weights, one batch", fontsize=10)
     return fig
 
@@ -105,7 +105,7 @@ def loss_curves(history, baselines: Mapping[str, float] | None = None, *, title:
     ax.set_ylabel("loss (bits per character)")
     ax.set_ylim(bottom=0)
     ax.set_xlim(left=0)
-    ax.legend(loc="upper right", fontsize=9)
+    ax.legend(loc="lower left", fontsize=9)
     ax.set_title(title or "Training: loss on training and validation text", fontsize=10)
     return fig
 
