@@ -188,3 +188,57 @@ def test_main_widget_works_from_the_keyboard(path, lab, page):
             page.evaluate("() => window.jupyterapp.shell.currentWidget.sessionContext.shutdown()")
         except Exception:
             pass
+
+
+GUARD_CELLS = [
+    "from selfattn.book import setup\nsetup()\nimport ipywidgets as W\nfrom selfattn.widgets.base import BookWidget",
+    "class Panel(BookWidget):\n    kind = 'test panel'\n    def __init__(self):\n"
+    "        self.choice = W.Dropdown(options=['a', 'b', 'c'], value='a', description='choice')\n"
+    "        self.mode = W.ToggleButtons(options=['x', 'y', 'z'], value='x', description='mode')\n"
+    "        self._build([self.choice, self.mode])\n"
+    "    def values(self):\n        return {'choice': self.choice.value, 'mode': self.mode.value}\n"
+    "    def redraw(self):\n        pass\npanel = Panel()\npanel",
+    "plain = W.Dropdown(options=['a', 'b', 'c'], value='a', description='plain')\nplain",
+    "print('last cell')",
+]
+
+
+def test_key_guard_keeps_arrow_keys_on_book_widget_controls(lab, page):
+    """Arrows on a BookWidget's dropdown and toggle buttons never move JupyterLab to another cell."""
+    import nbformat
+    folder = lab.root_dir / notebooks_dir().name
+    nb_file = folder / "zz_key_guard.ipynb"
+    book = nbformat.v4.new_notebook(metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                                             "language": "python"}})
+    book.cells = [nbformat.v4.new_code_cell(src) for src in GUARD_CELLS]
+    nbformat.write(book, nb_file)
+    nb = jlab.LabNotebook(page, lab, f"{notebooks_dir().name}/{nb_file.name}")
+    try:
+        nb.open()
+        nb.run_all()
+        assert not nb.errors(), nb.errors()
+        nb.widget_problems()
+        results = {}
+        for index, selector, keys in [(1, ".widget-dropdown select", ["ArrowDown"]),
+                                      (1, ".widget-toggle-buttons button", ["ArrowRight", "ArrowDown", "Home", "End"]),
+                                      (2, ".widget-dropdown select", ["ArrowDown"])]:
+            loc = nb.cell(index)
+            page.evaluate("(i) => { window.jupyterapp.shell.currentWidget.content.activeCellIndex = i; }", index)
+            loc.locator(selector).first.focus()
+            for key in keys:
+                page.keyboard.press(key)
+            page.wait_for_timeout(300)
+            results[(index, selector)] = page.evaluate(JS_ACTIVE_CELL)
+        assert results[(1, ".widget-dropdown select")] == 1, results
+        assert results[(1, ".widget-toggle-buttons button")] == 1, results
+        value = nb.kernel_exec("print(panel.choice.value)").strip()
+        assert value == "b", f"the dropdown itself should still answer ArrowDown: value {value!r}"
+        print(f"active cell after the keys: guarded dropdown {results[(1, '.widget-dropdown select')]}, "
+              f"guarded toggle buttons {results[(1, '.widget-toggle-buttons button')]}, "
+              f"an unguarded ipywidgets dropdown (cell 2) {results[(2, '.widget-dropdown select')]}")
+    finally:
+        try:
+            page.evaluate("() => window.jupyterapp.shell.currentWidget.sessionContext.shutdown()")
+        except Exception:
+            pass
+        nb_file.unlink(missing_ok=True)
