@@ -14,7 +14,7 @@ from exercise_helpers import fails, passes
 
 def test_registered_in_order():
     assert [e.name for e in exercises("ch03")] == ["softmax_by_hand", "stable_softmax", "attend", "spread",
-                                                   "sat_attends_to", "half_temperature", "fixed_attention"]
+                                                   "one_more_key", "half_temperature", "fixed_attention"]
 
 
 def test_softmax_by_hand():
@@ -52,15 +52,18 @@ def test_spread():
     fails(ex.spread, (4, 1), "differs at")
 
 
-def test_sat_attends_to_matches_the_computed_example():
-    token, weight = ex.sat_reference()
-    assert token == "cat"
-    passes(ex.sat_attends_to, (token, weight))
-    assert f"{weight:.3f}" in ex.sat_attends_to.solution_obj          # the printed solution is the computed one
-    fails(ex.sat_attends_to, ("mat", 0.1), "not where the row")
-    fails(ex.sat_attends_to, ("cat", 3.15), "scaled score")
-    fails(ex.sat_attends_to, ("cat", 0.5), "its weight is not")
-    fails(ex.sat_attends_to, "cat", "give a pair")
+def test_one_more_key_matches_the_computed_sentences():
+    before, after, share = ex.one_more_key_reference()
+    assert (before, share) == (0.697, 0.030)
+    assert abs(after - before / (1 + share)) < 2e-3                   # one more e^0 in the denominator
+    passes(ex.one_more_key, after)
+    passes(ex.one_more_key, 0.697 / 1.030)                            # the solution's arithmetic
+    fails(ex.one_more_key, 0.697, "e^0 = 1 joins the denominator")
+    fails(ex.one_more_key, 0.697 * 6 / 7, "does not shrink every weight by 6/7")
+    fails(ex.one_more_key, 0.71, "can only take weight away")
+    fails(ex.one_more_key, 1.5, "between 0 and 1")
+    fails(ex.one_more_key, 0.5, "is not it")
+    fails(ex.one_more_key, "cat", "give one number")
 
 
 def test_half_temperature_design():

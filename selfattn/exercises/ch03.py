@@ -19,7 +19,7 @@ CHAPTER = "ch03"
 
 
 # --- 1. compute by hand: scale, then softmax ------------------------------------------------------
-BY_HAND_SCORES = (4.0, 0.0)     # raw scores q·k_1 and q·k_2
+BY_HAND_SCORES = (4.0, 0.0)     # raw scores q·k_0 and q·k_1
 BY_HAND_D_K = 4
 
 
@@ -48,9 +48,9 @@ def _check_by_hand(answer):
 
 softmax_by_hand = Exercise(
     CHAPTER, "softmax_by_hand",
-    "One query has raw scores q·k_1 = 4 and q·k_2 = 0, with d_k = 4. Compute its two attention weights (3 decimals).",
+    "One query has raw scores q·k_0 = 4 and q·k_1 = 0, with d_k = 4. Compute its two attention weights (3 decimals).",
     _check_by_hand,
-    "Scale first: divide each score by √d_k. Then softmax: w_j = e^{s_j} / (e^{s_1} + e^{s_2}). e² ≈ 7.389.",
+    "Scale first: divide each score by √d_k. Then softmax: w_j = e^{s_j} / (e^{s_0} + e^{s_1}). e² ≈ 7.389.",
     "[math.exp(2) / (math.exp(2) + 1), 1 / (math.exp(2) + 1)]  # = [0.881, 0.119]")
 
 
@@ -165,48 +165,54 @@ spread = Exercise(
     "(16, 1)  # Var(q·k) = 256 -> std 16; divided by sqrt(256) = 16 -> std 1")
 
 
-# --- 5. read the worked example row by row ------------------------------------------------------------
-
-def sat_reference() -> tuple[str, float]:
-    """The token that "sat" attends to most in "the cat sat on the mat", and its weight."""
-    r = sentence_stages("the cat sat on the mat")
-    row = r.weights[r.tokens.index("sat")]                           # (n,)
-    j = int(row.argmax())
-    return r.tokens[j], round(float(row[j]), 3)
+# --- 5. predict, then check: one more key that the query ignores ---------------------------------
+ONE_MORE_SENTENCE = "the cat sat on the mat"
+ONE_MORE_TOKEN = "the"
 
 
-def _check_sat(answer):
-    if answer is None or answer is ...:
+def one_more_key_reference() -> tuple[float, float, float]:
+    """(weight of "sat" on "cat" in the worked example, the same weight after one more "the" is appended,
+    the weight of "sat" on one "the" before)."""
+    before = sentence_stages(ONE_MORE_SENTENCE)
+    after = sentence_stages(f"{ONE_MORE_SENTENCE} {ONE_MORE_TOKEN}")
+    i, j = before.tokens.index("sat"), before.tokens.index("cat")
+    share = float(before.weights[i, before.tokens.index(ONE_MORE_TOKEN)])
+    return round(float(before.weights[i, j]), 3), round(float(after.weights[i, j]), 3), round(share, 3)
+
+
+def _check_one_more_key(answer):
+    if is_placeholder(answer):
         raise NotAttempted
-    if not isinstance(answer, (tuple, list)) or len(answer) != 2:
-        raise Wrong('give a pair: (token, weight), e.g. ("the", 0.123)')
-    token, weight = answer
-    ref_token, ref_weight = sat_reference()
-    r = sentence_stages("the cat sat on the mat")
-    if str(token).strip().lower() != ref_token:
-        col = r.weights[:, r.tokens.index("sat")]
-        if str(token).strip().lower() in r.tokens and abs(float(weight) - float(col.max())) < 5e-3:
-            raise Wrong("you read the column of \"sat\" (who attends to sat). Read its row: what sat attends to")
-        raise Wrong(f"\"{token}\" is not where the row of \"sat\" peaks; find the largest entry in that row")
     try:
-        w = float(weight)
+        w = float(answer)
     except (TypeError, ValueError):
-        raise Wrong(f"the weight should be a number, got {weight!r}") from None
-    scores_row = r.stages[1].matrix[r.tokens.index("sat")]
-    if abs(w - float(scores_row.max())) < 5e-3:
-        raise Wrong("that is the scaled score, before softmax; give the weight after softmax")
-    if abs(w - ref_weight) > 2e-3:
-        raise Wrong(f"\"{ref_token}\" is right, but its weight is not {w:.3f}; read it from the weights matrix")
-    return f"\"sat\" puts {ref_weight:.3f} of its attention on \"{ref_token}\": a verb looking for who did it"
+        raise Wrong("give one number: the weight of \"sat\" on \"cat\" after the extra \"the\", e.g. 0.5") from None
+    before, after, share = one_more_key_reference()
+    if abs(w - before) < 3e-3:
+        raise Wrong(f"that is the weight before ({before:.3f}). The new \"the\" scores 0 with \"sat\", but a score of 0 "
+                    "is not 'nothing': e^0 = 1 joins the denominator, so every other weight shrinks a little")
+    if abs(w - before * 6 / 7) < 3e-3:
+        raise Wrong("softmax does not shrink every weight by 6/7: only one term, e^0 for the new key, joins the "
+                    "denominator, so the weights shrink by the factor 1 / (1 + weight that one \"the\" already gets)")
+    if not 0 < w < 1:
+        raise Wrong(f"{w} cannot be a softmax weight: weights lie between 0 and 1")
+    if w > before:
+        raise Wrong("adding a key can only take weight away from the others: the numerators stay, the denominator grows")
+    if abs(w - after) > 5e-3:
+        raise Wrong(f"{w:.3f} is not it. Each \"the\" already receives {share:.3f} of the row of \"sat\"; a third one adds "
+                    "the same e^0 to the denominator")
+    return (f"{before:.3f} becomes {after:.3f} ≈ {before:.3f} / (1 + {share:.3f}): a key that scores 0 still takes its "
+            "share e^0, which is why attention is never fully blind to irrelevant tokens")
 
 
-sat_attends_to = Exercise(
-    CHAPTER, "sat_attends_to",
-    'In the worked example, which token does "sat" attend to most, and with what weight? Give (token, weight).',
-    _check_sat,
-    'Rows are queries. Find the row labelled "sat" in the weights matrix and its largest entry.',
-    '("cat", 0.697)  # row "sat" of the weights: a verb looking for who did it')
-
+one_more_key = Exercise(
+    CHAPTER, "one_more_key",
+    'Predict: "sat" gives "cat" 0.697 in "the cat sat on the mat". Append one more "the" (its key is all zeros). '
+    'What weight does "sat" give "cat" now (3 decimals)?',
+    _check_one_more_key,
+    'The scaled score of "sat" with any "the" is 0, and each "the" gets 0.030 of the row. Softmax divides '
+    'e^score by the sum over all keys: what does one more key add to that sum?',
+    "0.697 / (1 + 0.030)  # ≈ 0.676: the old weight divided by 1 + the share one more 'the' takes")
 
 
 # --- 6. design: a temperature that makes "cat" split its attention evenly ---------------------------
@@ -317,5 +323,5 @@ fixed_attention = Exercise(
     "weights are normalised over (a row per query), and what torch.exp does with a score of 700.",
     _fixed_attention_solution)
 
-__all__ = ["softmax_by_hand", "stable_softmax", "attend", "spread", "sat_attends_to", "sat_reference",
+__all__ = ["softmax_by_hand", "stable_softmax", "attend", "spread", "one_more_key", "one_more_key_reference",
            "half_temperature", "cat_row", "fixed_attention", "buggy_attention"]
