@@ -14,7 +14,7 @@ def verdict(exercise, answer):
 def test_every_reference_solution_passes():
     answers = {
         "cross_shapes": ((4, 7), (4, 5)),
-        "path_steps": (1, 99),
+        "path_steps": (1, 99, 50),
         "shuffled_outputs": np.array([[0.5, 0.5], [1.0, 0.0], [0.0, 1.0]]),
         "pe_by_hand": np.array([np.sin(2), np.cos(2), np.sin(0.02), np.cos(0.02)]),
         "sinusoidal": ex.solution_sinusoidal,
@@ -52,9 +52,11 @@ def test_cross_shapes_mistakes(answer, needle):
     assert r.passed is False and needle in r.message, r.message
 
 
-@pytest.mark.parametrize("answer,needle", [((1, 100), "not the tokens"), ((1, 98), "token 99 itself"),
-                                           ((99, 99), "too many"), ((1, 1), "one step at a time"),
-                                           ("x", "two whole numbers")])
+@pytest.mark.parametrize("answer,needle", [((1, 100, 50), "not the tokens"), ((1, 98, 50), "token 99 itself"),
+                                           ((99, 99, 50), "too many"), ((1, 1, 50), "one step at a time"),
+                                           ((1, 99, 20), "'n / k' literally"), ((1, 99, 25), "causal kernel"),
+                                           ((1, 99, 49), "round up"), ((1, 99, 99), "(k - 1) / 2 positions further"),
+                                           ((1, 99), "three whole numbers"), ("x", "three whole numbers")])
 def test_path_steps_mistakes(answer, needle):
     r = verdict(ex.path_steps, answer)
     assert r.passed is False and needle in r.message, r.message

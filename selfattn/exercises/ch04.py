@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 from ..attention import attention as _attention
+from ..explore.paths import predicted_cnn_layers
 from ..explore.positions import compare_shift
 from ..positions import rotary as _rotary
 from ..positions import sinusoidal as _sinusoidal
@@ -66,38 +67,53 @@ cross_shapes = Exercise(
 
 
 # --- 2. compute by hand: how far apart are two tokens? -------------------------------------------
+PATH_FROM, PATH_TO, PATH_KERNEL = 0, 99, 5
+
 
 def _check_path_steps(answer):
     if is_placeholder(answer):
         raise NotAttempted
     try:
-        attn, rnn = (int(v) for v in answer)
+        attn, rnn, conv = (int(v) for v in answer)
     except (TypeError, ValueError):
-        raise Wrong("answer with two whole numbers: (attention layers, recurrent steps)") from None
-    if (attn, rnn) == (1, 99):
-        return ("one attention layer compares token 99 with token 0 directly; a recurrent state crosses "
-                "d = 99 - 0 = 99 steps")
+        raise Wrong("answer with three whole numbers: (attention layers, recurrent steps, convolution layers)") from None
+    d = PATH_TO - PATH_FROM
+    conv_ref = predicted_cnn_layers(d, PATH_KERNEL)
     if attn != 1:
         raise Wrong(f"{attn} attention layers is too many: in one layer token 99's query is compared with token "
                     "0's key directly, whatever the distance")
-    if rnn == 100:
+    if rnn == d + 1:
         raise Wrong("count the steps between them, not the tokens: the state that has read token 0 is updated at "
                     "tokens 1, 2, ..., 99, that is 99 steps (the distance 99 - 0)")
-    if rnn == 98:
+    if rnn == d - 1:
         raise Wrong("the state that has read token 0 must still be updated at token 99 itself: 99 steps in all")
-    raise Wrong(f"{rnn} recurrent steps is not right: information from token 0 reaches token 99 one step at a time")
+    if rnn != d:
+        raise Wrong(f"{rnn} recurrent steps is not right: information from token 0 reaches token 99 one step at a time")
+    if conv == round(d / PATH_KERNEL) or conv == math.ceil(d / PATH_KERNEL):
+        raise Wrong(f"{conv} layers reads 'n / k' literally: a centred kernel of width {PATH_KERNEL} reaches only "
+                    f"(k - 1) / 2 = {(PATH_KERNEL - 1) // 2} positions further per layer, its other taps look back or at the position itself")
+    if conv == math.ceil(d / (PATH_KERNEL - 1)) or conv == d // (PATH_KERNEL - 1):
+        raise Wrong(f"{conv} layers counts k - 1 = {PATH_KERNEL - 1} positions per layer: that is the reach of a "
+                    f"causal kernel; a centred one reaches (k - 1) / 2 = {(PATH_KERNEL - 1) // 2} positions each way")
+    if conv == d // ((PATH_KERNEL - 1) // 2):
+        raise Wrong(f"{conv} layers reach only {conv * (PATH_KERNEL - 1) // 2} positions: round up, one more layer "
+                    "covers the last position")
+    if conv != conv_ref:
+        raise Wrong(f"{conv} convolution layers is not right: each layer reaches (k - 1) / 2 positions further")
+    return (f"one attention layer compares token 99 with token 0 directly; a recurrent state crosses "
+            f"d = 99 - 0 = {d} steps; centred width-{PATH_KERNEL} convolutions need ceil({d} / 2) = {conv_ref} layers")
 
 
 path_steps = Exercise(
     CHAPTER, "path_steps",
     "Token 99 (positions count from 0) needs information from token 0. How many self-attention layers must it "
-    "pass through at least, and how many steps of a recurrent network's state? Answer (attention layers, "
-    "recurrent steps).",
+    "pass through at least, how many steps of a recurrent network's state, and how many layers of centred "
+    "convolutions of width 5? Answer (attention layers, recurrent steps, convolution layers).",
     _check_path_steps,
     "In self-attention every query is compared with every key in the same layer. A recurrent network reads "
-    "one token per step and carries everything else in its state: the path between positions i and j is "
-    "|i - j| steps long.",
-    "steps_answer = (1, 99)")
+    "one token per step: the path between positions i and j is |i - j| steps long. A centred kernel of width k "
+    "reads (k - 1) / 2 positions to each side, so each layer reaches that much further.",
+    "steps_answer = (1, 99, 50)")
 
 
 # --- 3. compute by hand: what a reordering does without positions ----------------------------
