@@ -63,3 +63,11 @@ def test_explorer_step_and_head_gallery(model):
     view = gpt_heads(model, VOCAB, "the cat sat")
     assert "the cat sat" in view.report() or "0:t" in view.report()
     assert not view.set_text("a" * 17) and view.refused
+
+
+def test_training_monitor_shows_progress_and_the_curve():
+    from selfattn.explore.gpt.train import History
+    from selfattn.widgets.gpt import TrainingMonitor
+    monitor = TrainingMonitor(10, {"bigram": 3.2})
+    monitor(10, History(steps=[5, 10], train_bits=[4.0, 3.0], val_bits=[4.1, 3.1], seconds=2.0, tokens=1000))
+    assert monitor.bar.value == 10 and "validation 3.100" in monitor.label.value

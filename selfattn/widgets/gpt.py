@@ -137,12 +137,13 @@ class TrainingMonitor:
     """
 
     def __init__(self, total_steps: int, baselines=None):
-        from IPython.display import display
+        from IPython.display import DisplayHandle, display
         self.total, self.baselines = total_steps, baselines
         self.bar = W.IntProgress(value=0, min=0, max=total_steps, description="training")
         self.label = W.HTML()
         display(W.HBox([self.bar, self.label]))
-        self.handle = display(W.HTML("the loss curve appears at the first evaluation"), display_id=True)
+        self.handle = DisplayHandle()
+        self.handle.display(W.HTML("the loss curve appears at the first evaluation"))
 
     def __call__(self, step: int, history) -> None:
         import matplotlib.pyplot as plt
