@@ -299,7 +299,7 @@ previous_token_head = Exercise(
 # --- 6. debug: switching a head off -----------------------------------------------------------
 
 def _ablate_solution(w_o, head, d_head):
-    w = w_o.clone()                                   # W_O is (d_model, d_model); column c reads feature c of the heads' concatenation
+    w = w_o.clone()                                   # W_O (d_model, d_model): column c reads feature c of the heads' output
     w[:, head * d_head:(head + 1) * d_head] = 0.0     # the d_head columns that read head `head`
     return w
 

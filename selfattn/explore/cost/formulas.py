@@ -21,10 +21,6 @@ from ...errors import AttentionInputError, check_int
 from .spread import expected_needle_weight
 
 
-def _pos(value, name: str, minimum: int = 1) -> int:
-    return check_int(value, name, minimum=minimum)
-
-
 def bytes_per_element(dtype) -> int:
     """4 for torch.float32, 2 for float16/bfloat16; a plain positive integer is taken as the answer."""
     if isinstance(dtype, torch.dtype):
@@ -41,24 +37,24 @@ def attention_flops(n_q: int, n_k: int | None = None, d_k: int = 64, d_v: int | 
     For self-attention with n_q = n_k = n and d_k = d_v = d this is 4·n²·d per head: doubling n
     multiplies it by 4. A dense mask does not change it (masked scores are computed, then hidden).
     """
-    n_q = _pos(n_q, "n_q")
-    n_k = n_q if n_k is None else _pos(n_k, "n_k")
-    d_k = _pos(d_k, "d_k")
-    d_v = d_k if d_v is None else _pos(d_v, "d_v")
-    return _pos(batch, "batch") * _pos(n_heads, "n_heads") * 2 * n_q * n_k * (d_k + d_v)
+    n_q = check_int(n_q, "n_q", minimum=1)
+    n_k = n_q if n_k is None else check_int(n_k, "n_k", minimum=1)
+    d_k = check_int(d_k, "d_k", minimum=1)
+    d_v = d_k if d_v is None else check_int(d_v, "d_v", minimum=1)
+    return check_int(batch, "batch", minimum=1) * check_int(n_heads, "n_heads", minimum=1) * 2 * n_q * n_k * (d_k + d_v)
 
 
 def attention_matrix_bytes(n_q: int, n_k: int | None = None, *, n_heads: int = 1, batch: int = 1,
                            dtype=torch.float32) -> int:
     """Bytes of one (batch, n_heads, n_q, n_k) matrix of scores or weights: grows with n²."""
-    n_q = _pos(n_q, "n_q")
-    n_k = n_q if n_k is None else _pos(n_k, "n_k")
-    return _pos(batch, "batch") * _pos(n_heads, "n_heads") * n_q * n_k * bytes_per_element(dtype)
+    n_q = check_int(n_q, "n_q", minimum=1)
+    n_k = n_q if n_k is None else check_int(n_k, "n_k", minimum=1)
+    return check_int(batch, "batch", minimum=1) * check_int(n_heads, "n_heads", minimum=1) * n_q * n_k * bytes_per_element(dtype)
 
 
 def _mha_dims(d_model: int, n_heads: int, n_kv_heads: int | None) -> tuple[int, int, int]:
-    d_model, n_heads = _pos(d_model, "d_model"), _pos(n_heads, "n_heads")
-    n_kv_heads = n_heads if n_kv_heads is None else _pos(n_kv_heads, "n_kv_heads")
+    d_model, n_heads = check_int(d_model, "d_model", minimum=1), check_int(n_heads, "n_heads", minimum=1)
+    n_kv_heads = n_heads if n_kv_heads is None else check_int(n_kv_heads, "n_kv_heads", minimum=1)
     if d_model % n_heads or n_heads % n_kv_heads:
         raise AttentionInputError(
             f"need d_model divisible by n_heads and n_heads divisible by n_kv_heads, got "
@@ -73,7 +69,7 @@ def projection_flops(n: int, d_model: int, n_heads: int, n_kv_heads: int | None 
     """
     d_model, d_head, n_kv_heads = _mha_dims(d_model, n_heads, n_kv_heads)
     d_kv = n_kv_heads * d_head
-    return _pos(n, "n") * (2 * 2 * d_model * d_model + 2 * 2 * d_model * d_kv)
+    return check_int(n, "n", minimum=1) * (2 * 2 * d_model * d_model + 2 * 2 * d_model * d_kv)
 
 
 def mha_flops(n: int, d_model: int, n_heads: int, n_kv_heads: int | None = None, *, batch: int = 1) -> int:
@@ -83,7 +79,7 @@ def mha_flops(n: int, d_model: int, n_heads: int, n_kv_heads: int | None = None,
     """
     d_model, d_head, n_kv_heads = _mha_dims(d_model, n_heads, n_kv_heads)
     attn = attention_flops(n, n, d_head, n_heads=n_heads)
-    return _pos(batch, "batch") * (projection_flops(n, d_model, n_heads, n_kv_heads) + attn)
+    return check_int(batch, "batch", minimum=1) * (projection_flops(n, d_model, n_heads, n_kv_heads) + attn)
 
 
 def decode_step_flops(n: int, d_model: int, n_heads: int, n_kv_heads: int | None = None, *,
@@ -95,11 +91,11 @@ def decode_step_flops(n: int, d_model: int, n_heads: int, n_kv_heads: int | None
     cached=False: rerun the layer over all n tokens (decoding.decode_recompute):
         projection_flops(n, ...) + 4·n²·d_model             (grows with n²)
     """
-    n = _pos(n, "n")
+    n = check_int(n, "n", minimum=1)
     d_model, d_head, n_kv_heads = _mha_dims(d_model, n_heads, n_kv_heads)
     if cached:
         one = projection_flops(1, d_model, n_heads, n_kv_heads) + attention_flops(1, n, d_head, n_heads=n_heads)
-        return _pos(batch, "batch") * one
+        return check_int(batch, "batch", minimum=1) * one
     return mha_flops(n, d_model, n_heads, n_kv_heads, batch=batch)
 
 
@@ -111,8 +107,8 @@ def generation_flops(n_prompt: int, n_new: int, d_model: int, n_heads: int, n_kv
     generated token needs no step of its own), as `decoding.generate` does.
     cached=False: n_new full passes over n_prompt, n_prompt + 1, ... tokens.
     """
-    n_prompt = _pos(n_prompt, "n_prompt")
-    n_new = _pos(n_new, "n_new", minimum=0)
+    n_prompt = check_int(n_prompt, "n_prompt", minimum=1)
+    n_new = check_int(n_new, "n_new", minimum=0)
     if n_new == 0:
         return 0
     if cached:
@@ -125,13 +121,15 @@ def generation_flops(n_prompt: int, n_new: int, d_model: int, n_heads: int, n_kv
 
 def kv_cache_bytes(n: int, *, n_layers: int, n_kv_heads: int, d_head: int, batch: int = 1,
                    dtype=torch.float16) -> int:
-    """Bytes of a key/value cache holding n tokens: 2 (K and V) · n_layers · n_kv_heads · d_head · n · batch · element size.
+    """Bytes of a key/value cache holding n tokens:
+    2 (K and V) · n_layers · n_kv_heads · d_head · n · batch · element size.
 
     Multi-head attention has n_kv_heads = n_heads; grouped-query attention fewer; multi-query 1.
     `dtype` is a torch dtype or a number of bytes per element (float16 and bfloat16: 2).
     """
-    return (2 * _pos(n_layers, "n_layers") * _pos(n_kv_heads, "n_kv_heads") * _pos(d_head, "d_head")
-            * _pos(n, "n", minimum=0) * _pos(batch, "batch") * bytes_per_element(dtype))
+    numbers_per_token = (2 * check_int(n_layers, "n_layers", minimum=1) * check_int(n_kv_heads, "n_kv_heads", minimum=1)
+                         * check_int(d_head, "d_head", minimum=1))
+    return numbers_per_token * check_int(n, "n", minimum=0) * check_int(batch, "batch", minimum=1) * bytes_per_element(dtype)
 
 
 @dataclass(frozen=True)
@@ -173,7 +171,7 @@ def context_report(n: int, shape: ModelShape, *, margin: float = 3.0, sigma: flo
     step_flops_cached / step_flops_recompute: the attention layers' flops for token n
     needle_weight:         expected weight on one relevant token with score margin `margin`
     """
-    n = _pos(n, "n")
+    n = check_int(n, "n", minimum=1)
     if not isinstance(shape, ModelShape):
         raise AttentionInputError(f"shape must be a ModelShape (see MODEL_SHAPES), got {type(shape).__name__}")
     layers = shape.n_layers
