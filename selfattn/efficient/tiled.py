@@ -30,7 +30,7 @@ from ._common import prepare
 
 __all__ = ["tiled_attention", "online_softmax_step", "QUERY_TILE"]
 
-QUERY_TILE = 1024    # queries per tile (default): with 512-key blocks, a 2 MB float32 score block
+QUERY_TILE = 1024    # queries per tile (default): with 512-key blocks, a 2 MiB float32 score block
 
 
 def online_softmax_step(m, l, acc, scores, v_block):
