@@ -6,7 +6,7 @@ from exercise_helpers import fails, passes
 
 def test_registered_in_order():
     assert [e.name for e in exercises("ch00")] == ["d_head", "weight_on_cat", "half_temperature", "fix_temperature"]
-    assert [e.name for e in exercises("ch01")] == ["dilated_layers", "schedule_32", "reach", "cnn_layers"]
+    assert [e.name for e in exercises("ch01")] == ["dilated_layers", "schedule_32", "reach", "cycle_layers"]
 
 
 def test_d_head():
@@ -61,12 +61,14 @@ def test_reach_debug():
     fails(ch01.reach, lambda d, k: 1 / 0, "ZeroDivisionError")
 
 
-def test_cnn_layers():
-    passes(ch01.cnn_layers, ch01.cnn_layers_solution)
-    fails(ch01.cnn_layers, lambda d, k: -(-d // k), "(kernel-1)/2")
-    fails(ch01.cnn_layers, lambda d, k: d // ((k - 1) // 2), "round up")
-    fails(ch01.cnn_layers, lambda d, k: d / 0, "ZeroDivisionError")
+def test_cycle_layers():
+    passes(ch01.cycle_layers, ch01.cycle_layers_solution)
+    assert [ch01.cycle_layers_solution(d) for d in (0, 31, 32, 63, 127)] == [0, 5, 6, 11, 22]   # chapter 1, section 1.4
+    fails(ch01.cycle_layers, lambda d, cap=16: max(d, 0).bit_length(), "ceil(log2(d + 1)) holds only")
+    fails(ch01.cycle_layers, lambda d, cap=16: -(-d // (2 * cap - 1)) * (cap.bit_length()), "whole cycles")
+    fails(ch01.cycle_layers, lambda d, cap=16: -(-d // cap), "does not move a signal")
+    fails(ch01.cycle_layers, lambda d, cap=16: d / 0, "ZeroDivisionError")
 
-    def placeholder(distance, kernel):
+    def placeholder(distance, max_dilation=16):
         ...
-    assert ch01.cnn_layers.evaluate(placeholder).passed is None
+    assert ch01.cycle_layers.evaluate(placeholder).passed is None

@@ -138,36 +138,66 @@ reach = Exercise(
 )
 
 
-# --- Exercise 1.4 (implement): layers of ordinary convolutions ---------------------------------------
+# --- Exercise 1.4 (implement): a capped, cyclic dilation schedule -----------------------------------
 
-def cnn_layers_solution(distance: int, kernel: int) -> int:
-    """Layers of centred convolutions (odd kernel width) needed to carry a signal `distance` positions."""
-    radius = (kernel - 1) // 2          # each layer widens the receptive field by this much per side
-    return -(-distance // radius)       # ceil(distance / radius); 0 for distance 0
-
-
-def _check_cnn_layers(fn):
-    rs = random.Random(1)
-    cases = [(0, 3), (1, 3), (7, 3), (7, 5), (9, 5)] + [(rs.randint(0, 40), rs.choice([3, 5, 7, 9])) for _ in range(20)]
-    for distance, kernel in cases:
-        got = call(fn, distance, kernel, what="cnn_layers")
-        measured = paths.path_length("cnn", distance + 1, 0, distance, kernel)
-        if got != measured:
-            hint = ""
-            if got == -(-distance // kernel):
-                hint = " (a layer widens the field by (kernel-1)/2 on each side, not by kernel)"
-            elif got == distance // ((kernel - 1) // 2):
-                hint = " (round up: a partial layer is still a layer)"
-            raise Wrong(f"cnn_layers({distance}, {kernel}) returned {got}, but the graph needs {measured}{hint}")
-    return "your formula matches the layer counts measured on the convolution graphs"
+def cycle_layers_solution(distance: int, max_dilation: int = 16) -> int:
+    """Layers of width-3 convolutions with the cyclic schedule 1, 2, 4, ..., max_dilation, 1, 2, ...
+    that carry a signal `distance` positions (ByteNet's cycle when max_dilation = 16)."""
+    cycle = [1]
+    while cycle[-1] * 2 <= max_dilation:
+        cycle.append(cycle[-1] * 2)                 # one cycle: 1, 2, 4, ..., max_dilation
+    full, rest = divmod(distance, sum(cycle))       # one cycle carries a signal sum(cycle) positions
+    layers, covered = full * len(cycle), 0
+    for dilation in cycle:                          # the last cycle stops as soon as it has reached far enough
+        if covered >= rest:
+            break
+        covered += dilation
+        layers += 1
+    return layers
 
 
-cnn_layers = Exercise(
-    CHAPTER, "cnn_layers",
-    "implement cnn_layers(distance, kernel): how many stacked convolutions connect two tokens `distance` apart?",
-    _check_cnn_layers,
-    "A centred kernel of width k sees (k-1)/2 positions on each side. After L layers, how far does that reach?",
-    cnn_layers_solution,
-    "Each layer widens the receptive field by (k-1)/2 on each side, so L layers reach L·(k-1)/2 positions: "
-    "L = ceil(distance / ((k-1)/2)). That is Table 1's O(n/k) for contiguous kernels.",
+def _log2_layers(distance: int) -> int:
+    return max(distance, 0).bit_length()            # ceil(log2(distance + 1)): an uncapped doubling schedule
+
+
+def _whole_cycles(distance: int, cap: int) -> int:
+    cycle = paths.dilation_schedule(cap + 1, max_dilation=cap)
+    return -(-distance // sum(cycle)) * len(cycle)
+
+
+def _check_cycle_layers(fn):
+    rs = random.Random(4)
+    cases = [(0, 16), (1, 16), (31, 16), (32, 16), (62, 16), (100, 16), (7, 4), (8, 4), (15, 8)]
+    cases += [(rs.randint(0, 90), rs.choice([2, 4, 8, 16])) for _ in range(12)]
+    for distance, cap in cases:
+        got = call(fn, distance, cap, what="cycle_layers")
+        cycle = paths.dilation_schedule(cap + 1, max_dilation=cap)
+        measured = paths.path_length("dilated_cnn", distance + 1, 0, distance, 3, dilations=cycle)
+        if got == measured:
+            continue
+        where = f"cycle_layers({distance}, {cap}) returned {got}, but the graph with dilations {cycle}, repeated, needs {measured}"
+        if got == _log2_layers(distance):
+            raise Wrong(f"{where}: ceil(log2(d + 1)) holds only while one cycle of doublings spans the distance; "
+                        f"this one stops at {cap} and starts again at 1, so one cycle carries a signal only {sum(cycle)} positions")
+        if got == _whole_cycles(distance, cap):
+            raise Wrong(f"{where}: you counted whole cycles; the last cycle can stop after its first few layers")
+        if got == -(-distance // cap):
+            raise Wrong(f"{where}: a cycle does not move a signal {cap} positions per layer; its layers jump "
+                        f"{', '.join(map(str, cycle))} positions, {sum(cycle)} in all")
+        raise Wrong(where)
+    return ("your count matches the shortest paths measured on the graphs: whole cycles of "
+            "1 + 2 + ... + max_dilation positions each, then the layers of the last, partial cycle")
+
+
+cycle_layers = Exercise(
+    CHAPTER, "cycle_layers",
+    "implement cycle_layers(distance, max_dilation): how many layers of width-3 convolutions with the cyclic "
+    "schedule 1, 2, 4, ..., max_dilation, 1, 2, ... connect two tokens `distance` apart?",
+    _check_cycle_layers,
+    "One cycle 1, 2, 4, 8, 16 carries a signal at most 1 + 2 + 4 + 8 + 16 = 31 positions. Count the whole cycles "
+    "the distance needs, then the layers of the last, partial cycle.",
+    cycle_layers_solution,
+    "Whole cycles carry a signal sum(cycle) positions each; within the last cycle, m layers reach 2^m - 1 "
+    "positions. So the path grows linearly with the distance once it is longer than one cycle's reach, "
+    "only more slowly than an ordinary convolution's.",
 )
