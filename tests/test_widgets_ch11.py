@@ -40,3 +40,24 @@ def test_a_click_picks_out_a_row_and_names_where_it_looked():
     assert f"looks most at source token {j}" in w.readout.value
     w.select(11)
     assert w.refused and w.values()["selected_row"] == 0
+
+
+def test_choosing_a_layer_or_head_after_a_refusal_clears_it():
+    w = AlignmentExplorer(MODEL, "12 March 2024")
+    w.set_source("31 June 2001")
+    assert w.refused
+    w.layer.value = 0                                      # a good input: the view now shows what was chosen
+    assert not w.refused and w.values()["layer"] == 0 and w.source.value == "12 March 2024"
+    w.set_source("1 Smarch 2001")
+    w.head.value = 1
+    assert not w.refused and w.values()["head"] == 1
+
+
+def test_the_readout_says_where_a_character_should_look():
+    w = AlignmentExplorer(MODEL, "12 March 2024")
+    w.select(0)                                            # '2', the first year digit: source token 3
+    assert "should read 3 (2)" in w.readout.value
+    w.select(4)                                            # a dash
+    assert "a dash has no source token" in w.readout.value
+    w.select(8)                                            # the first day digit: both day tokens
+    assert "should read 0 (1) and 1 (2)" in w.readout.value

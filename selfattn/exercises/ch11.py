@@ -36,6 +36,12 @@ def _check_which(answer):
                     "the source: the alignment is not monotonic, so it is not source token 0")
     if vals[0] in (3, 4, 5):
         raise Wrong(f"source token {vals[0]} is a later digit of the year; output character 0 is its first digit")
+    if vals[0] != 2:
+        raise Wrong(f"output character 0 is '1', the first digit of the year; source token {vals[0]} is not a year "
+                    "digit (count from 0: 7 is token 0, July token 1)")
+    if vals[1] == 0:
+        raise Wrong("output character 5 is the '0' of the month '07'; source token 0 is the day '7', which only "
+                    "looks like the month's 7: the month number comes from the month word")
     if vals[1] != 1:
         raise Wrong("output character 5 is the first digit of the month number '07'; it has to come from the month "
                     "word, which is one source token")

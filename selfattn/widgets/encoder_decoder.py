@@ -31,12 +31,13 @@ class AlignmentExplorer(BookWidget):
     def __init__(self, model, source: str = "12 March 2024"):
         self.model = model
         n_layers, n_heads = model.cfg.n_decoder_layers, model.cfg.n_heads
-        self.source = W.Text(value=source, description="date", continuous_update=False,
-                             layout=W.Layout(width="320px"))
+        short = {"description_width": "initial"}          # the label as wide as its word, no wider
+        self.source = W.Text(value=source, description="date", continuous_update=False, style=short,
+                             placeholder="e.g. 12 March 2024", layout=W.Layout(width="240px"))
         self.layer = W.Dropdown(options=[(f"decoder layer {i}", i) for i in range(n_layers)], value=n_layers - 1,
-                                description="layer")
+                                description="layer", style=short, layout=W.Layout(width="190px"))
         self.head = W.Dropdown(options=[(f"head {h}", h) for h in range(n_heads)] + [(MEAN, -1)], value=-1,
-                               description="head")
+                               description="head", style=short, layout=W.Layout(width="210px"))
         self.heatmap = Heatmap()
         self.heatmap.caption = ("rows: output characters; columns: source tokens. Click a row (or Enter on it) "
                                 "to read where that character looked")
@@ -48,10 +49,11 @@ class AlignmentExplorer(BookWidget):
         self.output = ""
         self.maps: list[torch.Tensor] = []
         self._busy = False
-        self._build([W.HBox([self.source, self.layer, self.head]), self.heatmap, self.readout])
+        controls = W.HBox([self.source, self.layer, self.head], layout=W.Layout(flex_flow="row wrap"))
+        self._build([controls, self.heatmap, self.readout])
         self.source.observe(lambda ch: None if self._busy else self.set_source(ch["new"]), names="value")
-        self.layer.observe(lambda ch: self.redraw(), names="value")
-        self.head.observe(lambda ch: self.redraw(), names="value")
+        self.layer.observe(lambda ch: self._choose(), names="value")
+        self.head.observe(lambda ch: self._choose(), names="value")
         self.set_source(source)
 
     @on_one_thread
@@ -80,6 +82,11 @@ class AlignmentExplorer(BookWidget):
         self.accept()
         self.redraw()
 
+    def _choose(self) -> None:
+        """A layer or head was chosen: a good input, so an earlier refusal no longer stands."""
+        self.accept()
+        self.redraw()
+
     def _map(self):
         n_src = len(self.date.source_tokens())
         w = self.maps[self.layer.value][0, :, :task.TARGET_LEN, :n_src]          # (n_heads, T, n_src)
@@ -96,14 +103,20 @@ class AlignmentExplorer(BookWidget):
         verdict = "right" if self.output == right else f"wrong (the answer is {right})"
         share = aligned_share(self.maps, [self.date])[self.layer.value]               # (n_heads,)
         shown = float(share.mean() if self.head.value == -1 else share[self.head.value])
-        lines = [f"<b>{html.escape(self.text)}</b> → <b>{html.escape(self.output)}</b> ({verdict}); "
-                 f"weight on the source tokens each character should read: {shown:.2f}"]
+        lines = [f"<b>{html.escape(self.text)}</b> → <b>{html.escape(self.output)}</b> ({verdict})",
+                 f"weight on the source tokens each character should read (mean over the 8 characters that have "
+                 f"one): {shown:.2f}"]
         self.heatmap.selected = [self.row, -1]
         if self.row >= 0:
             row = self._map()[self.row]                                     # (n_src,)
             j = int(row.argmax())
+            tokens = self.date.source_tokens()
+            home = task.alignment(self.date)[self.row]
+            should = (" and ".join(f"{p} ({html.escape(tokens[p])})" for p in home) if home
+                      else "none: a dash has no source token")
             lines.append(f"output character {self.row} ({html.escape(target[self.row])}) looks most at source token "
-                         f"{j} ({html.escape(self.date.source_tokens()[j])}), weight {float(row[j]):.2f}")
+                         f"{j} ({html.escape(tokens[j])}), weight {float(row[j]):.2f}; the task says it should read "
+                         f"{should}")
         self.readout.value = "<br>".join(lines)
 
     def values(self) -> dict:
