@@ -53,11 +53,13 @@ def _outline(ax, cells, colour: str = ACCENT) -> int:
 
 def mask_picture(mask, row_labels: Sequence[str] | None = None, col_labels: Sequence[str] | None = None, *,
                  ax=None, title: str | None = None, leaks: Sequence[tuple[int, int]] = (), legend: bool = True,
-                 xlabel: str = "key (attended to)", ylabel: str = "query (attending)"):
+                 xlabel: str = "key (attended to)", ylabel: str = "query (attending)",
+                 rotation: float | None = None):
     """Draw an (n_q, n_k) boolean mask: open cells (True, may attend) blue, blocked cells grey and hatched.
 
     leaks: (query, key) cells to outline in red, the open cells that let a query see a later
-    token (selfattn.explore.masks.future_cells computes them). Returns the Figure.
+    token (selfattn.explore.masks.future_cells computes them). rotation: of the key labels
+    (default: label_matrix_axes decides). Returns the Figure.
     """
     m = _mask2d(mask)
     n_q, n_k = m.shape
@@ -67,7 +69,7 @@ def mask_picture(mask, row_labels: Sequence[str] | None = None, col_labels: Sequ
         fig, ax = plt.subplots(figsize=(size + (1.6 if legend else 0), size))
     fig = ax.figure
     draw_mask(ax, m)
-    label_matrix_axes(ax, rows, cols, xlabel=xlabel, ylabel=ylabel)
+    label_matrix_axes(ax, rows, cols, xlabel=xlabel, ylabel=ylabel, rotation=rotation)
     outlined = _outline(ax, leaks)
     if legend:
         handles = [open_patch(), blocked_patch()]
@@ -95,20 +97,24 @@ def mask_row(mask_list: Sequence, titles: Sequence[str], row_labels=None, col_la
     ncols = max(1, min(ncols, count))
     nrows = -(-count // ncols)
     cell = min(WIDTH / ncols, 2.5)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(cell * ncols, cell * nrows + 0.55), squeeze=False)
+    n_k = max(_mask2d(m).shape[1] for m in mask_list)
+    rotation = 45 if cell / n_k < 0.45 else None     # narrow columns: slant the key labels so neighbours do not touch
+    row_height = cell + (0.3 if rotation else 0)     # slanted labels need room above the next row's titles
+    fig, axes = plt.subplots(nrows, ncols, figsize=(cell * ncols, row_height * nrows + 0.55), squeeze=False)
     for idx, ax in enumerate(axes.flat):
         if idx >= count:
             ax.set_visible(False)
             continue
         mask_picture(mask_list[idx], row_labels, col_labels, ax=ax, title=titles[idx],
                      leaks=() if leaks is None else leaks[idx], legend=False,
-                     xlabel="key" if idx // ncols == nrows - 1 else "", ylabel="query" if idx % ncols == 0 else "")
+                     xlabel="key" if idx // ncols == nrows - 1 else "", ylabel="query" if idx % ncols == 0 else "",
+                     rotation=rotation)
     handles = [open_patch(), blocked_patch()]
     if leaks is not None and any(len(x) for x in leaks):
         handles.append(Patch(facecolor="none", edgecolor=ACCENT, linewidth=2, label="sees a later token"))
     if suptitle:
         fig.suptitle(suptitle)
-    fig.tight_layout(rect=(0, 0.55 / (cell * nrows + 0.55), 1, 1))
+    fig.tight_layout(rect=(0, 0.55 / (row_height * nrows + 0.55), 1, 1))
     fig.legend(handles=handles, loc="lower center", ncols=len(handles), frameon=False, fontsize=9)
     return fig
 
