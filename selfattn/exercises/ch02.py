@@ -163,7 +163,7 @@ mat_attends_on = Exercise(
 # --- debug: a transposed projection ----------------------------------------------------------------
 
 def buggy_scores(X, W_Q, W_K):
-    """Every query against every key, S = Q Kᵀ (has a bug that only runs because d_model = d_k)."""
+    """Every query against every key, the raw scores Q Kᵀ (has a bug that only runs because d_model = d_k)."""
     Q = X @ W_Q            # (n, d_k)
     K = X @ W_K.T          # (n, d_k)
     return Q @ K.T         # (n, n)

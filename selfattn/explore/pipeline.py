@@ -140,16 +140,16 @@ def attention_stages(q, k, v, *, mask=None, causal: bool = False, scale: float |
     scale_tex = r"\frac{1}{\sqrt{d_k}}" if scale is None else f"{s:.3g}"
     any_blocked = bool(blocked.any())
     return [
-        Stage("QKᵀ", r"S = Q K^\top,\quad S_{ij} = q_i \cdot k_j", raw, sq, True, None,
+        Stage("QKᵀ", r"(Q K^\top)_{ij} = q_i \cdot k_j", raw, sq, True, None,
               "Every query is compared with every key, its own included: a raw dot product per pair."),
-        Stage("scale", rf"S' = S \cdot {scale_tex}" + (rf",\quad d_k = {d_k}" if scale is None else ""),
+        Stage("scale", rf"S = Q K^\top \cdot {scale_tex}" + (rf",\quad d_k = {d_k}" if scale is None else ""),
               scaled, sq, True, None,
               "The same scores divided by √d_k, so their spread does not grow with the width of q and k."),
-        Stage("mask", r"S''_{ij} = S'_{ij}\ \text{if allowed, else}\ -\infty", scores_t, sq, True,
+        Stage("mask", r"S'_{ij} = S_{ij}\ \text{if allowed, else}\ -\infty", scores_t, sq, True,
               blocked if any_blocked else None,
               "Blocked pairs are set to −∞, so softmax gives them weight 0." if any_blocked else
               "No mask: every pair stays allowed (this stage changes nothing)."),
-        Stage("softmax", r"\alpha_{ij} = \frac{e^{S''_{ij}}}{\sum_{l} e^{S''_{il}}}", weights, sq, False,
+        Stage("softmax", r"\alpha_{ij} = \frac{e^{S'_{ij}}}{\sum_{l} e^{S'_{il}}}", weights, sq, False,
               blocked if any_blocked else None,
               "Each row becomes weights: positive, and summing to 1 over the keys."),
         Stage("×V", r"\mathrm{out}_i = \sum_j \alpha_{ij}\, v_j,\quad \mathrm{out} = \alpha V", output,
