@@ -23,8 +23,9 @@ def test_dot_by_hand():
     passes(ex.dot_by_hand, [4, 0, -5])
     passes(ex.dot_by_hand, np.array([[4.0, 0.0, -5.0]]))
     fails(ex.dot_by_hand, [[2, 2, 0], [0, 0, 0], [-1, -4, 0]], "element-wise products")
+    fails(ex.dot_by_hand, [4, 0, 5], "mind the signs")
     fails(ex.dot_by_hand, [0.8, 0.0, -1.0], "cosines")
-    fails(ex.dot_by_hand, [4, 0, 5], "differs at key (2,)")
+    fails(ex.dot_by_hand, [4, 0, -4], "differs at key (2,)")
     assert ex.dot_by_hand.evaluate(...).passed is None
 
 

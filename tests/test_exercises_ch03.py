@@ -50,6 +50,8 @@ def test_spread():
     fails(ex.spread, (256, 1), "variance")
     fails(ex.spread, (16, 16), "divides its standard deviation")
     fails(ex.spread, (4, 1), "differs at")
+    fails(ex.spread, (256, 16), "variance")
+    fails(ex.spread, (16, 1 / 16), "you divided by d_k")
 
 
 def test_one_more_key_matches_the_computed_sentences():

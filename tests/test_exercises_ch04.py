@@ -78,6 +78,8 @@ def test_shuffled_outputs_mistakes(answer, needle):
     ([math.cos(2), math.sin(2), math.cos(0.02), math.sin(0.02)], "swapped"),
     ([math.sin(2), math.cos(2), math.sin(0.2), math.cos(0.2)], "turns too fast"),
     ([math.sin(2), math.cos(2), math.sin(2), math.cos(2)], "same frequency"),
+    ([math.sin(2), math.sin(0.02), math.cos(2), math.cos(0.02)], "interleaves"),
+    ([math.sin(2), math.cos(2), math.sin(2e-4), math.cos(2e-4)], "pair index"),
     ([math.sin(math.radians(2)), math.cos(math.radians(2)), math.sin(math.radians(0.02)),
       math.cos(math.radians(0.02))], "degrees"),
     ([0, 0, 0, 0], "differs"),

@@ -148,10 +148,12 @@ def _check_spread(answer):
         raise NotAttempted
     got = as_array(answer, "your answer").reshape(-1)
     expect_shape(got, (2,), "your answer (std of q·k, std of q·k/√d_k)")
-    if np.allclose(got, [256.0, 1.0], rtol=0.05):
+    if np.allclose(got, [256.0, 1.0], rtol=0.05) or np.allclose(got, [256.0, 16.0], rtol=0.05):
         raise Wrong("256 is the variance of q·k; the question asks for the standard deviation, its square root")
     if np.allclose(got, [16.0, 16.0], rtol=0.05) or np.allclose(got, [16.0, 4.0], rtol=0.05):
         raise Wrong("dividing q·k by √d_k = 16 divides its standard deviation by 16 too")
+    if np.allclose(got, [16.0, 1 / 16], rtol=0.05):
+        raise Wrong("you divided by d_k = 256; the scale is 1/√d_k = 1/16, which brings the std of 16 down to 1")
     expect_close(got, [16.0, 1.0], "your answer", rtol=0.05, atol=0.05)
     return "Var(q·k) = d_k = 256, so the std is 16; dividing by √d_k = 16 brings it to 1"
 
@@ -160,7 +162,7 @@ spread = Exercise(
     CHAPTER, "spread",
     "q and k have d_k = 256 independent N(0, 1) entries. Give (std of q·k, std of q·k / √d_k).",
     _check_spread,
-    "q·k is a sum of d_k independent products q_d k_d, each with mean 0 and variance 1. Variances of "
+    "q·k is a sum of d_k independent products q_c k_c, each with mean 0 and variance 1. Variances of "
     "independent terms add; the standard deviation is the square root of the variance.",
     "(16, 1)  # Var(q·k) = 256 -> std 16; divided by sqrt(256) = 16 -> std 1")
 

@@ -170,6 +170,12 @@ def _check_pe_by_hand(answer):
     if np.allclose(got, [math.sin(2), math.cos(2), math.sin(0.2), math.cos(0.2)], atol=1e-3):
         raise Wrong("the second pair turns too fast: its frequency is 1/10000^(2r/d_model) with r = 1 and "
                     "d_model = 4, that is 1/10000^(1/2) = 0.01, not 1/10000^(1/4)")
+    if np.allclose(got, expected[[0, 2, 1, 3]], atol=1e-3):
+        raise Wrong("you put the sines in the first half and the cosines in the second; the book (like the paper) "
+                    "interleaves them: feature 2r holds sin, feature 2r+1 holds cos of the same angle")
+    if np.allclose(got, [math.sin(2), math.cos(2), math.sin(2e-4), math.cos(2e-4)], atol=1e-5):
+        raise Wrong("the second pair turns too slowly: the exponent uses the pair index r = 1, 2r/d_model = 2/4, "
+                    "not the feature index 2 (that would give 1/10000^(4/4) = 0.0001)")
     if np.allclose(got, [math.sin(2), math.cos(2), math.sin(2), math.cos(2)], atol=1e-3):
         raise Wrong("both pairs use the same frequency; pair r turns at 1/10000^(2r/d_model), so pair 1 is 100 times slower")
     if np.allclose(got, [math.sin(math.radians(2)), math.cos(math.radians(2)), math.sin(math.radians(0.02)),
