@@ -17,7 +17,7 @@ import torch
 
 from ..errors import K_NAMES, Q_NAMES, AttentionInputError, broadcast_batch, check_qkv, check_scale, shape_str
 
-# Work is done in pieces whose score matrix holds about this many numbers (1 MB in float32):
+# Work is done in pieces whose score matrix holds about this many numbers (1 MiB in float32):
 # small enough to stay near the processor's caches, large enough that each matrix product is
 # efficient. It bounds the extra memory a method needs, whatever n is.
 SCORE_BUDGET = 1 << 18
