@@ -267,6 +267,28 @@ def test_attention_on_word_baseline_is_uniform_share():
     torch.testing.assert_close(per_head, torch.full((2, 2), baseline, dtype=torch.float64))
 
 
+def test_attention_onto_matches_a_direct_computation(model):
+    exs = tiny.make_test_sets(10)["pronoun"]
+    onto = tiny.attention_onto(model, exs, 8)
+    assert onto.shape == (2, 2, 9)
+    manual = sum(tiny.inspect(model, list(ex.tokens)).weights[..., 8].double() for ex in exs) / len(exs)
+    torch.testing.assert_close(onto, manual)
+    with pytest.raises(AttentionInputError, match="same length"):
+        tiny.attention_onto(model, tiny.make_test_sets(10)["roles"], 1)    # active (5) and passive (7) sentences
+    with pytest.raises(AttentionInputError, match="key"):
+        tiny.attention_onto(model, exs, 9)
+
+
+def test_missed_lists_exactly_the_wrong_answers(model):
+    exs = tiny.make_test_sets(20)["induction"]
+    wrong = tiny.missed(model, exs)                       # an untrained model misses most answers
+    n_targets = sum(len(ex.targets) for ex in exs)
+    assert len(wrong) == round((1 - tiny.accuracy(model, exs)) * n_targets) > 0
+    for ex, pos, said, right in wrong:
+        assert dict(ex.targets)[pos] == right != said
+        assert tiny.inspect(model, list(ex.tokens)).prediction(pos)[0] == said
+
+
 def test_ablated_switches_a_head_off_and_restores_it(model):
     before = [p.clone() for p in model.parameters()]
     ids = tiny.VOCAB.encode("the cat chased the dog".split())

@@ -8,7 +8,8 @@ One job per module, read in this order:
 - `config`: `TinyConfig` (the model's shape) and `TrainSettings` (how it is trained);
 - `model`: `TinyTransformer`, the model itself, in one sitting;
 - `train`: the deterministic training loop, `accuracy`, `History`;
-- `probes`: looking inside (`inspect`, `mean_attention`, `attention_on_word`, `ablated`, ...);
+- `probes`: looking inside (`inspect`, `mean_attention`, `attention_on_word`, `attention_onto`,
+  `ablated`, `missed`, ...);
 - `vectors`: contextual vectors (`cosine`, `cosine_matrix`, `word_vectors`, `pca_2d`).
 
 The tasks are toys with rules we wrote ourselves; the chapter says so wherever it uses them.
@@ -18,8 +19,8 @@ from .batch import Batch, encode_batch
 from .config import TinyConfig, TrainSettings
 from .model import Block, TinyOutput, TinyTransformer
 from .probes import (EXAMPLES, RELATIONS, Inspection, QuerySummary, ablated, ablation_table, attention_on_word,
-                     default_query, head_columns, head_maps, inspect, is_question, mean_attention, query_summary,
-                     reads_causally, relation_pairs, tokens_of)
+                     attention_onto, default_query, head_columns, head_maps, inspect, is_question, mean_attention,
+                     missed, query_summary, reads_causally, relation_pairs, tokens_of)
 from .tasks import (GENERATORS, TASKS, Example, induction_example, make_examples, make_test_sets, make_train_set,
                     pronoun_example, roles_example, sense_example)
 from .train import History, accuracy, deterministic, train, trained_model

@@ -225,6 +225,35 @@ def attention_on_word(model: TinyTransformer, examples: Sequence[Example], word:
     return per_head, baseline
 
 
+@deterministic
+def attention_onto(model: TinyTransformer, examples: Sequence[Example], key: int) -> torch.Tensor:
+    """(n_layers, n_heads, n): the average weight each query position puts on one key position.
+
+    The examples must share one length n (one sentence shape, such as the pronoun task's nine words),
+    so that a position means the same word slot in every one of them.
+    """
+    lengths = {len(ex.tokens) for ex in examples}
+    if len(lengths) != 1:
+        raise AttentionInputError(f"examples must all have the same length, got lengths {sorted(lengths)}")
+    n = lengths.pop()
+    key = check_int(key, "key", minimum=0, maximum=n - 1)
+    _, weights = _all_weights(model, examples)                              # (batch, n_layers, n_heads, n, n)
+    return weights[..., key].double().mean(0)                               # (n_layers, n_heads, n)
+
+
+@deterministic
+def missed(model: TinyTransformer, examples: Sequence[Example]) -> list[tuple[Example, int, str, str]]:
+    """Every target the model gets wrong: (example, position, the model's word, the right word)."""
+    out = []
+    for ex in examples:
+        view = inspect(model, list(ex.tokens), causal=ex.causal)
+        for pos, word in ex.targets:
+            said = view.prediction(pos)[0]
+            if said != word:
+                out.append((ex, pos, said, word))
+    return out
+
+
 def head_columns(head: int, d_head: int) -> slice:
     """The columns of W_O (d_model, d_model) that read head `head`'s output: head·d_head .. (head+1)·d_head."""
     return slice(head * d_head, (head + 1) * d_head)
