@@ -14,6 +14,7 @@ Every widget in `selfattn.widgets` derives from `BookWidget` and so has:
   the widget's controls (arrows on a dropdown or toggle buttons, Home/End, Page Up/Down, Enter,
   Space) stop at the widget's root element instead of reaching JupyterLab, whose command mode
   would otherwise move to another cell. Shift+Enter and shortcuts with Ctrl/Alt/Meta still reach it.
+  It also names slider handles for screen readers and makes scrolling parts keyboard-reachable.
 """
 from __future__ import annotations
 
@@ -51,19 +52,36 @@ function nameSliders(box) {
     });
   });
 }
+const FOCUSABLE = 'a[href], button, input, select, textarea, [tabindex]:not([tabindex="-1"])';
+function focusableScrollers(box) {
+  // a region that scrolls (a wide row of charts in a narrow window) must be reachable by keyboard,
+  // or keyboard users cannot scroll it: give it a tab stop when nothing inside could take one
+  box.querySelectorAll(".widget-box, .widget-hbox, .widget-vbox, .widget-output, .jupyter-widgets").forEach((r) => {
+    const cs = getComputedStyle(r);
+    const scrolls = (/(auto|scroll)/.test(cs.overflowX) && r.scrollWidth > r.clientWidth + 1)
+      || (/(auto|scroll)/.test(cs.overflowY) && r.scrollHeight > r.clientHeight + 1);
+    if (scrolls && !r.hasAttribute("tabindex") && !r.querySelector(FOCUSABLE)) {
+      r.setAttribute("tabindex", "0");
+      r.setAttribute("role", "region");
+      r.setAttribute("aria-label", "scrollable part of the widget (arrow keys scroll it)");
+    }
+  });
+}
 function render({ el }) {
   let tries = 0;
   const attach = () => {
     const box = el.closest(".selfattn-widget");
     if (!box) { if (tries++ < 300) requestAnimationFrame(attach); return; }
     guard(box);
-    nameSliders(box);
+    const tidy = () => { nameSliders(box); focusableScrollers(box); };
+    tidy();
     let queued = false;
     new MutationObserver(() => {
       if (queued) return;
       queued = true;
-      requestAnimationFrame(() => { queued = false; nameSliders(box); });
+      requestAnimationFrame(() => { queued = false; tidy(); });
     }).observe(box, { childList: true, subtree: true });
+    if (window.ResizeObserver) new ResizeObserver(() => requestAnimationFrame(tidy)).observe(box);
   };
   attach();
 }
@@ -73,7 +91,8 @@ export default { render };
 
 class KeyGuard(anywidget.AnyWidget):
     """Invisible: keeps navigation keys pressed inside its BookWidget from reaching JupyterLab,
-    and names the widget's slider handles for screen readers (from each slider's label)."""
+    names the widget's slider handles for screen readers (from each slider's label), and gives a
+    tab stop to any part of the widget that scrolls and has nothing focusable inside."""
 
     _esm = _KEY_GUARD_ESM
     guarded = traitlets.Unicode(".selfattn-widget").tag(sync=True)
