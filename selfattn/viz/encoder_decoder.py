@@ -85,6 +85,7 @@ def ablation_figure(results: dict[str, float], *, title: str = ""):
                    linewidth=0.5)
     ax.bar_label(bars, labels=[f"{v:.1%}" for v in values], fontsize=9, padding=2)
     ax.set_xlim(0, 1.15)
+    ax.set_xticks(np.linspace(0, 1, 6), [f"{v:.0%}" for v in np.linspace(0, 1, 6)])   # the bars' labels are percentages too
     ax.invert_yaxis()
     ax.set_xlabel("held-out dates rewritten exactly right")
     if title:
