@@ -175,3 +175,10 @@ def test_shared_validators_name_the_argument():
         P.query_scores(rand(4, 3), rand(4, 3), -1)
     with pytest.raises(AttentionInputError, match="w_q must have shape"):
         P.project(rand(4, 6), rand(6, 3, 1), rand(6, 3), rand(6, 3))
+
+
+def test_query_scores_length_and_best_key():
+    q, k = rand(3, 4, seed=5), rand(6, 4, seed=6)
+    r = P.query_scores(q, k, 1)
+    assert r.norm_q == pytest.approx(float(np.linalg.norm(q[1].numpy())))
+    assert r.best_key == int(np.argmax(k.numpy() @ q[1].numpy()))

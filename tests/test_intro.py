@@ -41,3 +41,11 @@ def test_transformer_map_lists_the_block_in_order_and_draws_it():
     texts = [t.get_text() for t in fig.axes[0].texts]
     assert "self-attention" in texts and any("× N" in t for t in texts)
     assert fig.get_size_inches()[0] == pytest.approx(7.0)
+
+
+def test_row_summary_is_what_the_widget_shows():
+    w, largest, word, total = intro.row_summary(0.3)
+    assert torch.allclose(w, intro.weights_at(0.3))
+    assert (largest, word) == intro.largest_weight(0.3) and word == "cat"
+    assert total == pytest.approx(1.0)
+    assert f"{largest:.3f}" in SoftmaxDemo(temperature=0.3).values()["largest"]

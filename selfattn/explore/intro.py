@@ -28,6 +28,13 @@ def largest_weight(temperature: float) -> tuple[float, str]:
     return float(w.max()), TOKENS[int(w.argmax())]
 
 
+def row_summary(temperature: float) -> tuple[torch.Tensor, float, str, float]:
+    """What the warm-up widget shows: the (1, n) weights, the largest weight, its word and the row sum."""
+    w = weights_at(temperature)                               # (1, n)
+    largest, word = largest_weight(temperature)
+    return w, largest, word, float(w.sum())
+
+
 # (stage, what it does, chapter that teaches it); "repeat" marks the stages inside each of the N blocks
 TRANSFORMER_BLOCK = (
     ("token embedding", "each token id becomes a vector of width d_model", "ch. 2", False),

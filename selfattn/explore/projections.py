@@ -136,6 +136,16 @@ class QueryScores:
     norms_k: torch.Tensor    # (n,)
     cosines: torch.Tensor    # (n,)  0 where a vector is zero
 
+    @property
+    def norm_q(self) -> float:
+        """|q_i|, the length of the query."""
+        return float(self.q.norm())
+
+    @property
+    def best_key(self) -> int:
+        """The key with the largest score (the first one on a tie)."""
+        return int(self.scores.argmax())
+
 
 def query_scores(q, k, query_index: int) -> QueryScores:
     """Compare query row `query_index` of q (n_q, d_k) with every row of k (n_k, d_k), its own key included."""

@@ -1,12 +1,12 @@
 """The Start-here warm-up widget: one slider, one heatmap row, to show how the book's widgets work.
 
-The numbers come from selfattn.explore.intro.weights_at; this module only wires a slider to it.
+The numbers come from selfattn.explore.intro.row_summary; this module only wires a slider to it.
 """
 from __future__ import annotations
 
 import ipywidgets as W
 
-from ..explore.intro import TOKENS, weights_at
+from ..explore.intro import TOKENS, row_summary
 from .base import BookWidget
 from .heatmap import Heatmap
 
@@ -27,15 +27,15 @@ class SoftmaxDemo(BookWidget):
         self.redraw()
 
     def values(self) -> dict:
-        w = weights_at(self.slider.value)                     # (1, n)
+        w, largest, word, total = row_summary(self.slider.value)
         return {"temperature": round(float(self.slider.value), 1), "weights": w[0],
-                "largest": f'{float(w.max()):.3f} on "{TOKENS[int(w.argmax())]}"', "row sum": float(w.sum())}
+                "largest": f'{largest:.3f} on "{word}"', "row sum": total}
 
     def redraw(self) -> None:
-        w = weights_at(self.slider.value)                     # (1, n)
+        w, largest, word, total = row_summary(self.slider.value)
         self.heatmap.show(w, ["query"], list(TOKENS))
-        self.readout.value = (f'<span class="sa-readout">largest weight {float(w.max()):.3f} on '
-                              f'"{TOKENS[int(w.argmax())]}"; row sum {float(w.sum()):.3f}</span>')
+        self.readout.value = (f'<span class="sa-readout">largest weight {largest:.3f} on '
+                              f'"{word}"; row sum {total:.3f}</span>')
         self.accept()
 
     @classmethod

@@ -125,7 +125,7 @@ class ProjectionExplorer(BookWidget):
         self.view = view
         labels = [_label(t) for t in view.tokens]
         self.heatmap.show(view.scores, labels, labels)
-        self.heatmap.selected = [view.row.query_index, int(view.row.scores.argmax())]
+        self.heatmap.selected = [view.row.query_index, view.row.best_key]
         self.heatmap.caption = f'query "{labels[view.row.query_index]}" outlined; click any cell to choose its row'
         self.table.value = self._table_html(view)
         notes = []
@@ -151,7 +151,7 @@ class ProjectionExplorer(BookWidget):
             rows.append(f"<tr><td>{html.escape(_label(tok))}{own}</td><td>{num(r.norms_k[j], 2)}</td>"
                         f"<td>{num(r.cosines[j], 2, sign=True)}</td><td>{num(s, 2, sign=True)}</td>"
                         f"<td><div style='background:{colour};height:10px;width:{width}px'></div></td></tr>")
-        head = (f"<b>query \"{html.escape(_label(view.tokens[r.query_index]))}\"</b>, |q| = {float(r.q.norm()):.2f}<br>"
+        head = (f"<b>query \"{html.escape(_label(view.tokens[r.query_index]))}\"</b>, |q| = {r.norm_q:.2f}<br>"
                 "<table style='font-size:12px'><tr><th>key</th><th>|k|</th><th>cos θ</th><th>q·k</th><th></th></tr>")
         return head + "".join(rows) + "</table>"
 
@@ -160,7 +160,7 @@ class ProjectionExplorer(BookWidget):
         """The chosen query's score with every key, split into |k| and cos θ, and the edit applied."""
         v = self.view
         r = v.row
-        return {"query": v.tokens[r.query_index], "|q|": float(r.q.norm()),
+        return {"query": v.tokens[r.query_index], "|q|": r.norm_q,
                 "edit": f'{"W_Q" if self.which.value == "q" else "W_K"} rotated {self.angle.value:+.0f}° in '
                         f"{plane_names(tuple(self.plane.value))}, scaled x{self.scale.value:.1f}",
                 "keys": " ".join(v.tokens), "|k|": _tidy(r.norms_k), "cos θ": _tidy(r.cosines), "q·k": _tidy(r.scores)}
