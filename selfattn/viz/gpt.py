@@ -87,7 +87,7 @@ def gradient_norms(layers: Sequence[int], by_kind: Mapping[str, Sequence[float]]
     ax.set_ylabel("gradient norm, MLP output matrix")
     ax.set_xlim(layers[0] - 0.5, layers[-1] + 2.2)
     ax.set_xticks(list(layers))
-    ax.set_title(title or "Gradient size per block at initialisation, same weights, one batch", fontsize=10)
+    ax.set_title(title or "Gradient size per block at initialisation: same seed and initialisation, one batch", fontsize=10)
     return fig
 
 
