@@ -70,7 +70,7 @@ def scaling_figure(run):
         ax.set_xlabel("sequence length n")
         ax.set_ylabel("median time (ms)")
         ax.set_title(f"time, d_head = {run.d_head} (measured here)", fontsize=10)
-        ax.legend(fontsize=7, loc="upper left")
+        ax.legend(fontsize=8, loc="upper left")
     for i, (name, peak) in enumerate(run.peak_bytes.items()):
         ax_mem.plot(run.ns, peak, "-", marker=MARKERS[i], color=PALETTE[i],
                     label=f"{_LABELS.get(name, name)}: slope {run.memory_slopes[name]:.2f}")
@@ -81,7 +81,7 @@ def scaling_figure(run):
     ax_mem.set_xlabel("sequence length n")
     ax_mem.set_ylabel("peak bytes of tensors created")
     ax_mem.set_title("peak memory of tensors", fontsize=10)
-    ax_mem.legend(fontsize=7, loc="upper left")
+    ax_mem.legend(fontsize=8, loc="upper left")
     fig.tight_layout()
     return fig
 
@@ -126,7 +126,7 @@ def spread_thin_figure(st):
     ax.set_xlabel("number of keys n")
     ax.set_ylabel("weight")
     ax.set_title("how much one key can get", fontsize=10)
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=8)
     ax_h.plot(ns, st.entropy, "-", marker="o", ms=4, color=PALETTE[0], label="entropy of a random row")
     ax_h.plot(ns, st.uniform_entropy, "--", color="grey", lw=1, label="log₂ n (perfectly uniform)")
     ax_h.plot(ns, st.limit_entropy, ":", color="black", lw=1.2, label="log₂ n − σ²/(2 ln 2)")
@@ -135,7 +135,7 @@ def spread_thin_figure(st):
     ax_h.set_xlabel("number of keys n")
     ax_h.set_ylabel("entropy (bits)")
     ax_h.set_title("how spread out a row is", fontsize=10)
-    ax_h.legend(fontsize=7)
+    ax_h.legend(fontsize=8)
     fig.tight_layout()
     return fig
 
@@ -177,8 +177,8 @@ def context_figure(ns: Sequence[int], curves: dict, n: int, here: dict, shape_na
     curves: selfattn.explore.cost.context_curves(ns, shape, margin=margin); here: context_report(n, ...).
     """
     fig, (ax, ax_w) = plt.subplots(1, 2, figsize=(7.0, 3.6))
-    ax.plot(ns, curves["score_matrix_bytes"], "-", color=ACCENT, label="n×n scores, all heads and layers")
-    ax.plot(ns, curves["kv_cache_bytes"], "--", color=PALETTE[0], label="key/value cache")
+    ax.plot(ns, curves["score_matrix_bytes"], "-s", color=ACCENT, ms=3, label="n×n scores, all heads and layers")
+    ax.plot(ns, curves["kv_cache_bytes"], "--o", color=PALETTE[0], ms=3, label="key/value cache")
     ax.plot([n], [here["score_matrix_bytes"]], "s", color=ACCENT)
     ax.plot([n], [here["kv_cache_bytes"]], "o", color=PALETTE[0])
     ax.axvline(n, color="grey", lw=0.8)
@@ -188,9 +188,9 @@ def context_figure(ns: Sequence[int], curves: dict, n: int, here: dict, shape_na
     ax.set_xlabel("context length n")
     ax.set_ylabel("bytes (16-bit numbers)")
     ax.set_title(f"memory: {shape_name}", fontsize=9)
-    ax.legend(fontsize=7)
-    ax_w.plot(ns, curves["needle_weight"], "-", color=ACCENT)
-    ax_w.plot([n], [here["needle_weight"]], "o", color=ACCENT)
+    ax.legend(fontsize=8)
+    ax_w.plot(ns, curves["needle_weight"], "-o", color=ACCENT, ms=3)
+    ax_w.plot([n], [here["needle_weight"]], "o", color=ACCENT, ms=7)
     ax_w.axvline(n, color="grey", lw=0.8)
     ax_w.set_xscale("log", base=2)
     ax_w.set_ylim(0, 1.02)
