@@ -258,7 +258,9 @@ design_head = Exercise(
     "words back instead of one.",
     _check_design,
     "Head 0's query block is POSITION_GAIN · M(-1), where M(k) = xh.shift_matrix(k) turns the position code of "
-    "token i into that of token i + k. Which k do you need?",
+    "token i into that of token i + k. M(-1) applied to PE_(i-1) gives PE_(i-2): so what is M(-1) @ M(-1)? "
+    "Multiply by the gain once, not twice.",
     _design_solution,
-    "M(-2) = xh.shift_matrix(-2) rotates each (sin, cos) pair of PE_i back by two positions' angles, so the query "
+    "M(-1) @ M(-1) = M(-2) (= xh.shift_matrix(-2)): two one-step rotations make one two-step rotation of each "
+    "(sin, cos) pair of PE_i, so the query "
     "becomes PE_(i-2) and matches key i-2 best; the gain turns that best match into nearly all of the weight.")
