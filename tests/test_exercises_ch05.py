@@ -129,9 +129,13 @@ def test_changed_positions_answer_is_what_attention_computes():
     assert ex.changed_positions.evaluate(moved).passed
 
 
-def test_debug_masked_softmax_names_the_zero_fill():
+def test_debug_masked_softmax_names_the_additive_and_zero_fill_slips():
     assert "still the bug" in message(ex.debug_masked_softmax, ex.buggy_masked_softmax)
-    assert "e^0 = 1" in message(ex.debug_masked_softmax, ex.buggy_masked_softmax)
+    assert "-inf where it is blocked" in message(ex.debug_masked_softmax, ex.buggy_masked_softmax)
+
+    def zero_fill(scores, mask):                             # the slip section 5.2 shows
+        return torch.softmax(scores.masked_fill(~mask, 0.0), dim=-1)
+    assert "e^0 = 1" in message(ex.debug_masked_softmax, zero_fill)
     assert "does not re-normalise" in message(ex.debug_masked_softmax, _masked_softmax_after)
     assert "True in the mask means" in message(ex.debug_masked_softmax, _masked_softmax_inverted)
     assert ex.debug_masked_softmax.evaluate(_masked_softmax_big_negative).passed    # fine when no row is empty

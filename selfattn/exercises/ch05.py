@@ -342,12 +342,16 @@ changed_positions = Exercise(
     "changed = [2, 3, 4, 5]  # every query at or after the changed token")
 
 
-# --- debug: a masked softmax that fills with the wrong number -------------------------------------
+# --- debug: a masked softmax that adds the boolean mask as numbers ---------------------------------
 
 def buggy_masked_softmax(scores, mask):
-    """The buggy version the notebook shows: it fills blocked scores with 0."""
-    scores = scores.masked_fill(~mask, 0.0)                       # (n_q, n_k)
-    return torch.softmax(scores, dim=-1)                          # (n_q, n_k)
+    """The buggy version the notebook shows: it adds the boolean mask to the scores as 1/0.
+
+    (Section 5.2 already shows the other classic slip, filling blocked scores with 0; the checker
+    recognises both.) F.scaled_dot_product_attention adds a float attn_mask to the scores, so a
+    0/1 float mask passed there has the same effect.
+    """
+    return torch.softmax(scores + mask.float(), dim=-1)           # (n_q, n_k)
 
 
 def _fixed_masked_softmax(scores, mask):
@@ -371,9 +375,14 @@ def _check_fixed(fn):
         raise Wrong(f"{what} returns NaN or inf, though every row here has an open key: subtract the row max "
                     "before exp, or let torch.softmax do it")
     ref = _reference_weights(scores, mask)
+    if np.allclose(got, torch.softmax(scores + mask.float(), dim=-1).numpy(), atol=1e-6):
+        raise Wrong("this is still the bug: adding the mask as numbers adds 1 to every open score and 0 to every "
+                    "blocked one, so a blocked key only loses a factor e of weight and keeps a share. An additive "
+                    "mask holds 0 where a key may attend and -inf where it is blocked (F.scaled_dot_product_attention "
+                    "adds a float attn_mask exactly like this); or fill the blocked scores with float('-inf')")
     if np.allclose(got, torch.softmax(scores.masked_fill(~mask, 0.0), dim=-1).numpy(), atol=1e-6):
-        raise Wrong("this is still the bug: masked_fill(~mask, 0.0) gives a blocked key the score 0, an ordinary "
-                    "middling score, and e^0 = 1, so the future keeps a share of the weight. Fill with float('-inf')")
+        raise Wrong("masked_fill(~mask, 0.0) gives a blocked key the score 0, an ordinary middling score, and "
+                    "e^0 = 1, so the future keeps a share of the weight. Fill with float('-inf')")
     leaked = (~mask.numpy()) & (np.abs(got) > 1e-6)
     if leaked.any():
         i, j = (int(x) for x in np.argwhere(leaked)[0])
@@ -388,8 +397,8 @@ debug_masked_softmax = Exercise(
     CHAPTER, "debug_masked_softmax",
     "Debug: buggy_masked_softmax lets blocked keys keep weight. Find the bug and write the fixed version.",
     _check_fixed,
-    "Run the check on the buggy function and read which cell gets weight. What is e to the power of the number "
-    "it fills in?",
+    "Run the check on the buggy function and read which cell gets weight. What does adding True (1) or False (0) "
+    "to a score do to its weight after exp?",
     _fixed_masked_softmax)
 
 
