@@ -87,13 +87,18 @@ def _handler(shell, etype, value, tb, tb_offset=None):
     return stb
 
 
-def show_book_errors_briefly() -> bool:
-    """In IPython, show the book's errors as message + the reader's line (returns False elsewhere)."""
+def _shell():
+    """The running IPython shell, or None (plain Python, or IPython not installed)."""
     try:
         from IPython import get_ipython
     except ImportError:
-        return False
-    shell = get_ipython()
+        return None
+    return get_ipython()
+
+
+def show_book_errors_briefly() -> bool:
+    """In IPython, show the book's errors as message + the reader's line (returns False elsewhere)."""
+    shell = _shell()
     if shell is None:
         return False
     shell.set_custom_exc(_book_errors(), _handler)
@@ -107,16 +112,16 @@ def describe_figures() -> bool:
     or its suptitle, panel titles, axis labels and legend. The static book and nbconvert put it
     in the page's <img alt>; JupyterLab 4 does not read it yet (jupyter/enhancement-proposals#120).
     """
+    shell = _shell()
+    if shell is None:
+        return False
     try:
-        from IPython import get_ipython
+        import matplotlib
         from matplotlib.figure import Figure
+
         from .viz.style import figure_alt
     except ImportError:
         return False
-    shell = get_ipython()
-    if shell is None:
-        return False
-    import matplotlib
     backend = matplotlib.get_backend(auto_select=False) if matplotlib.__version_info__ >= (3, 10) else \
         matplotlib.rcParams._get("backend")
     if backend in ("inline", "module://matplotlib_inline.backend_inline"):
@@ -145,8 +150,7 @@ def full_traceback() -> None:
     if not _LAST_ERROR:
         print("No book error has been shown since setup().")
         return
-    from IPython import get_ipython
-    shell = get_ipython()
+    shell = _shell()
     if shell is None:
         import traceback
         traceback.print_exception(*_LAST_ERROR)

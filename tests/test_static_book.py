@@ -8,6 +8,7 @@ request fails or leaves this machine. Screenshots go to artifacts/screenshots/st
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 import http.server
 import re
@@ -35,15 +36,24 @@ def site(tmp_path_factory) -> Path:
     return build_book.build(out, REPO / "notebooks", quiet=True, strict=True)
 
 
-@pytest.fixture(scope="module")
-def server(site):
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(site))
-    handler.log_message = lambda *args: None
+@contextlib.contextmanager
+def serve_folder(folder: Path):
+    """A local HTTP server for a built site (also used by tests/browser/test_a11y.py); yields its URL."""
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(folder))
+    handler.log_message = lambda *args, **kwargs: None
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    finally:
+        httpd.shutdown()
+
+
+@pytest.fixture(scope="module")
+def server(site):
+    with serve_folder(site) as url:
+        yield url
 
 
 @pytest.mark.slow

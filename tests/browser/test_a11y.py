@@ -15,10 +15,7 @@ Run a few chapters at a time on a shared machine:
 """
 from __future__ import annotations
 
-import functools
-import http.server
 import json
-import threading
 import time
 from collections import Counter
 from pathlib import Path
@@ -90,12 +87,9 @@ def book_site(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def book_server(book_site):
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(book_site))
-    handler.log_message = lambda *args: None
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
+    from test_static_book import serve_folder
+    with serve_folder(book_site) as url:
+        yield url
 
 
 def audit_static_page(browser, url: str) -> dict:
