@@ -59,9 +59,10 @@ def _check_cosine(fn):
 
 cosine_similarity = Exercise(
     CHAPTER, "cosine_similarity",
-    "write cosine_similarity(u, v) = u·v / (|u| |v|) for two contextual vectors",
+    "write cosine_similarity(u, v), the cosine of the angle between two contextual vectors",
     _check_cosine,
-    "u @ v is the dot product; u.norm() (torch) or np.linalg.norm(u) (numpy) is the length |u|.",
+    "Section 2.2: u·v = |u| |v| cos θ, so solve for cos θ. u @ v is the dot product; u.norm() (torch) or "
+    "np.linalg.norm(u) (numpy) is the length |u|.",
     _cosine_solution,
     "Cosine similarity ignores how long the vectors are and compares only where they point. Two "
     "vectors of 'bank' from sentences about the same kind of bank point in nearly the same direction.",

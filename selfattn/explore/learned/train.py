@@ -1,9 +1,9 @@
 """Training the tiny transformer, deterministically (chapter 7).
 
-Same TinyConfig and TrainSettings, same weights, on any machine: the weights and the order of
+Same TinyConfig and TrainSettings, same weights, run after run: the weights and the order of
 the batches come from seeded generators, torch runs its deterministic algorithms in float64, on
 one thread (the matrices are far too small to be worth splitting, and one thread fixes the order
-of every sum).
+of every sum). Another processor or torch version may round the last bits of a sum differently.
 """
 from __future__ import annotations
 
