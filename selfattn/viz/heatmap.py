@@ -157,7 +157,7 @@ def attention_heatmap(weights, row_labels: Sequence[str] | None = None, col_labe
     row_labels = list(row_labels) if row_labels is not None else [str(i) for i in range(n_q)]
     col_labels = list(col_labels) if col_labels is not None else [str(j) for j in range(n_k)]
     if ax is None:
-        size = max(2.6, min(7.0, 0.45 * max(n_q, n_k) + 1.6))
+        size = max(2.6, min(6.0, 0.45 * max(n_q, n_k) + 1.6))   # at most 6.9 in wide with its colour scale
         fig, ax = plt.subplots(figsize=(size + (0.9 if colorbar else 0), size))
     fig = ax.figure
     blocked = None if mask is None else ~to_numpy(mask).astype(bool)
