@@ -16,7 +16,7 @@ def edited(feature, dimension, value):
 
 
 def test_registered_in_order():
-    assert [e.name for e in exercises("ch02")] == ["dot_by_hand", "zero_angle", "mat_attends_on", "fix_scores"]
+    assert [e.name for e in exercises("ch02")] == ["zero_angle", "dot_by_hand", "mat_attends_on", "fix_scores"]
 
 
 def test_dot_by_hand():

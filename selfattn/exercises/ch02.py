@@ -14,47 +14,6 @@ from ._core import Exercise, NotAttempted, Wrong, as_array, call, expect_close, 
 
 CHAPTER = "ch02"
 
-# --- 1. compute by hand ------------------------------------------------------------------------
-DOT_Q = np.array([1.0, 2.0, 0.0])
-DOT_KEYS = np.array([[2.0, 1.0, 0.0],      # k_a
-                     [0.0, 0.0, 3.0],      # k_b
-                     [-1.0, -2.0, 0.0]])   # k_c
-
-
-def _dot_answer() -> np.ndarray:
-    return DOT_KEYS @ DOT_Q                                           # (3,)
-
-
-def _check_dot(answer):
-    got = as_array(answer, "your scores")
-    if got.size == 3:
-        got = got.reshape(-1)
-    expected = _dot_answer()
-    if got.shape == (3, 3):
-        raise Wrong("you gave a 3×3 table: that is the element-wise products q_c·k_c. A dot product adds them up "
-                    "into one number per key")
-    expect_shape(got, (3,), "your scores (one per key: k_a, k_b, k_c)")
-    norms = np.linalg.norm(DOT_KEYS, axis=1) * np.linalg.norm(DOT_Q)
-    if np.allclose(got, expected / norms, atol=1e-2):
-        raise Wrong("those are the cosines (the dot products divided by both lengths). The score is the raw dot "
-                    "product q·k, lengths included")
-    if np.allclose(got, np.abs(expected), atol=1e-6) and not np.allclose(got, expected, atol=1e-6):
-        raise Wrong("mind the signs: k_c = (-1, -2, 0) points the opposite way from q, so (1)(-1) + (2)(-2) is "
-                    "negative; a dot product is not a distance and can be below zero")
-    expect_close(got, expected, "your scores", atol=1e-6, names="key")
-    return "k_a agrees with q (score 4), k_b is at a right angle (0), k_c points the opposite way (-5)"
-
-
-dot_by_hand = Exercise(
-    CHAPTER, "dot_by_hand",
-    "Compute by hand the score q·k of q = (1, 2, 0) with k_a = (2, 1, 0), k_b = (0, 0, 3), k_c = (-1, -2, 0).",
-    _check_dot,
-    "Multiply matching entries and add: q·k = q_0 k_0 + q_1 k_1 + q_2 k_2. Give a list of three numbers.",
-    "[1*2 + 2*1 + 0*0, 1*0 + 2*0 + 0*3, 1*(-1) + 2*(-2) + 0*0]  # = [4, 0, -5]",
-    "A positive score means the key points roughly the same way as the query, zero means at a right angle, "
-    "negative means away from it. k_c is -1 times q, so its score is -|q|² = -5.")
-
-
 # --- predict, then check in the widget: when does a score reach zero? -------------------------------
 
 def zero_angle_reference() -> float:
@@ -105,6 +64,47 @@ zero_angle = Exercise(
     "90  # the rotation turns q_cat by 90°, to a right angle with k_sat, and cos 90° = 0",
     "Rotating W_Q turns every query by the same angle in that plane. Only the key's component in the plane "
     "matters here, and q_cat lies entirely in it.")
+
+# --- compute by hand: three dot products -------------------------------------------------------
+DOT_Q = np.array([1.0, 2.0, 0.0])
+DOT_KEYS = np.array([[2.0, 1.0, 0.0],      # k_a
+                     [0.0, 0.0, 3.0],      # k_b
+                     [-1.0, -2.0, 0.0]])   # k_c
+
+
+def _dot_answer() -> np.ndarray:
+    return DOT_KEYS @ DOT_Q                                           # (3,)
+
+
+def _check_dot(answer):
+    got = as_array(answer, "your scores")
+    if got.size == 3:
+        got = got.reshape(-1)
+    expected = _dot_answer()
+    if got.shape == (3, 3):
+        raise Wrong("you gave a 3×3 table: that is the element-wise products q_c·k_c. A dot product adds them up "
+                    "into one number per key")
+    expect_shape(got, (3,), "your scores (one per key: k_a, k_b, k_c)")
+    norms = np.linalg.norm(DOT_KEYS, axis=1) * np.linalg.norm(DOT_Q)
+    if np.allclose(got, expected / norms, atol=1e-2):
+        raise Wrong("those are the cosines (the dot products divided by both lengths). The score is the raw dot "
+                    "product q·k, lengths included")
+    if np.allclose(got, np.abs(expected), atol=1e-6) and not np.allclose(got, expected, atol=1e-6):
+        raise Wrong("mind the signs: k_c = (-1, -2, 0) points the opposite way from q, so (1)(-1) + (2)(-2) is "
+                    "negative; a dot product is not a distance and can be below zero")
+    expect_close(got, expected, "your scores", atol=1e-6, names="key")
+    return "k_a agrees with q (score 4), k_b is at a right angle (0), k_c points the opposite way (-5)"
+
+
+dot_by_hand = Exercise(
+    CHAPTER, "dot_by_hand",
+    "Compute by hand the score q·k of q = (1, 2, 0) with k_a = (2, 1, 0), k_b = (0, 0, 3), k_c = (-1, -2, 0).",
+    _check_dot,
+    "Multiply matching entries and add: q·k = q_0 k_0 + q_1 k_1 + q_2 k_2. Give a list of three numbers.",
+    "[1*2 + 2*1 + 0*0, 1*0 + 2*0 + 0*3, 1*(-1) + 2*(-2) + 0*0]  # = [4, 0, -5]",
+    "A positive score means the key points roughly the same way as the query, zero means at a right angle, "
+    "negative means away from it. k_c is -1 times q, so its score is -|q|² = -5.")
+
 
 # --- design: edit one entry of W_K so that "mat" attends most to "on" ----------------------------
 

@@ -54,7 +54,33 @@ softmax_by_hand = Exercise(
     "[math.exp(2) / (math.exp(2) + 1), 1 / (math.exp(2) + 1)]  # = [0.881, 0.119]")
 
 
-# --- 2. implement a numerically stable softmax ----------------------------------------------------
+# --- 2. predict a measured spread ------------------------------------------------------------------
+
+def _check_spread(answer):
+    if answer is None or answer is ...:
+        raise NotAttempted
+    got = as_array(answer, "your answer").reshape(-1)
+    expect_shape(got, (2,), "your answer (std of q·k, std of q·k/√d_k)")
+    if np.allclose(got, [256.0, 1.0], rtol=0.05) or np.allclose(got, [256.0, 16.0], rtol=0.05):
+        raise Wrong("256 is the variance of q·k; the question asks for the standard deviation, its square root")
+    if np.allclose(got, [16.0, 16.0], rtol=0.05) or np.allclose(got, [16.0, 4.0], rtol=0.05):
+        raise Wrong("dividing q·k by √d_k = 16 divides its standard deviation by 16 too")
+    if np.allclose(got, [16.0, 1 / 16], rtol=0.05):
+        raise Wrong("you divided by d_k = 256; the scale is 1/√d_k = 1/16, which brings the std of 16 down to 1")
+    expect_close(got, [16.0, 1.0], "your answer", rtol=0.05, atol=0.05)
+    return "Var(q·k) = d_k = 256, so the std is 16; dividing by √d_k = 16 brings it to 1"
+
+
+spread = Exercise(
+    CHAPTER, "spread",
+    "q and k have d_k = 256 independent N(0, 1) entries. Give (std of q·k, std of q·k / √d_k).",
+    _check_spread,
+    "q·k is a sum of d_k independent products q_c k_c, each with mean 0 and variance 1. Variances of "
+    "independent terms add; the standard deviation is the square root of the variance.",
+    "(16, 1)  # Var(q·k) = 256 -> std 16; divided by sqrt(256) = 16 -> std 1")
+
+
+# --- 3. implement a numerically stable softmax ----------------------------------------------------
 
 def _softmax_solution(x):
     x = np.asarray(x, dtype=np.float64)
@@ -98,7 +124,7 @@ stable_softmax = Exercise(
     _softmax_solution)
 
 
-# --- 3. implement scaled dot-product attention ----------------------------------------------------
+# --- 4. implement scaled dot-product attention ----------------------------------------------------
 
 def _attend_solution(Q, K, V):
     d_k = Q.shape[-1]
@@ -139,32 +165,6 @@ attend = Exercise(
     "Four lines: scores = Q @ K.T / √d_k; subtract each row's max; exponentiate and divide by the row sums; "
     "output = weights @ V.",
     _attend_solution)
-
-
-# --- 4. predict a measured spread ------------------------------------------------------------------
-
-def _check_spread(answer):
-    if answer is None or answer is ...:
-        raise NotAttempted
-    got = as_array(answer, "your answer").reshape(-1)
-    expect_shape(got, (2,), "your answer (std of q·k, std of q·k/√d_k)")
-    if np.allclose(got, [256.0, 1.0], rtol=0.05) or np.allclose(got, [256.0, 16.0], rtol=0.05):
-        raise Wrong("256 is the variance of q·k; the question asks for the standard deviation, its square root")
-    if np.allclose(got, [16.0, 16.0], rtol=0.05) or np.allclose(got, [16.0, 4.0], rtol=0.05):
-        raise Wrong("dividing q·k by √d_k = 16 divides its standard deviation by 16 too")
-    if np.allclose(got, [16.0, 1 / 16], rtol=0.05):
-        raise Wrong("you divided by d_k = 256; the scale is 1/√d_k = 1/16, which brings the std of 16 down to 1")
-    expect_close(got, [16.0, 1.0], "your answer", rtol=0.05, atol=0.05)
-    return "Var(q·k) = d_k = 256, so the std is 16; dividing by √d_k = 16 brings it to 1"
-
-
-spread = Exercise(
-    CHAPTER, "spread",
-    "q and k have d_k = 256 independent N(0, 1) entries. Give (std of q·k, std of q·k / √d_k).",
-    _check_spread,
-    "q·k is a sum of d_k independent products q_c k_c, each with mean 0 and variance 1. Variances of "
-    "independent terms add; the standard deviation is the square root of the variance.",
-    "(16, 1)  # Var(q·k) = 256 -> std 16; divided by sqrt(256) = 16 -> std 1")
 
 
 # --- 5. predict, then check: one more key that the query ignores ---------------------------------
