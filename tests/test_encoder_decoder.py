@@ -111,8 +111,8 @@ def test_shuffled_sources_keep_the_tokens_and_move_them():
 
 def test_a_short_training_run_learns_the_task():
     """Seeded, a small model learns to rewrite most held-out dates in a few hundred steps."""
-    # 150 steps reached only 2.5% here; 300 steps reach 93% (about 14 s on one thread of a shared 2-core machine)
-    settings = TrainSettings(n_train=4000, n_test=200, steps=300, batch=64, lr=3e-3, threads=1)
+    # 150 steps at lr 3e-3 reached only 2.5%; 200 steps at lr 1e-2 reach 98% (about 13 s on one thread here)
+    settings = TrainSettings(n_train=4000, n_test=200, steps=200, batch=64, lr=1e-2, threads=1)
     cfg = EncoderDecoderConfig(d_model=32, n_heads=2, n_encoder_layers=1, n_decoder_layers=1, d_mlp=64)
     untrained = EncoderDecoder(cfg, seed=0)
     _, test_dates = task.split_dates(settings.n_train, settings.n_test, seed=0)
@@ -120,7 +120,7 @@ def test_a_short_training_run_learns_the_task():
     model, log = train(cfg, settings, log_every=50)
     after = float(loss_on(model, test_dates).detach())
     assert after < 0.25 * before
-    assert exact_match(model, test_dates) > 0.5
+    assert exact_match(model, test_dates) > 0.8
     assert exact_match(model, test_dates, cross="off") < 0.05            # without the source it cannot
 
 
