@@ -14,7 +14,9 @@ Every widget in `selfattn.widgets` derives from `BookWidget` and so has:
   the widget's controls (arrows on a dropdown or toggle buttons, Home/End, Page Up/Down, Enter,
   Space) stop at the widget's root element instead of reaching JupyterLab, whose command mode
   would otherwise move to another cell. Shift+Enter and shortcuts with Ctrl/Alt/Meta still reach it.
-  It also names slider handles for screen readers and makes scrolling parts keyboard-reachable.
+  It also names slider handles for screen readers, makes scrolling parts keyboard-reachable, and
+  lets End/Home reach a slider's current limits after its range changed (ipywidgets' own End
+  stops at the old maximum).
 """
 from __future__ import annotations
 
@@ -38,7 +40,24 @@ function guard(box) {
     if (!KEYS.has(evt.key) || evt.ctrlKey || evt.metaKey || evt.altKey) return;
     if (evt.key === "Enter" && evt.shiftKey) return;   // Shift+Enter still runs the cell
     evt.stopPropagation();                             // the control keeps its own default action
+    const handle = evt.target.closest && evt.target.closest(".noUi-handle");
+    if (handle && (evt.key === "Home" || evt.key === "End")) requestAnimationFrame(() => finishHomeEnd(handle, evt.key));
   });
+}
+function finishHomeEnd(handle, key) {
+  // After a slider's max (or min) changed, ipywidgets' slider sends End (Home) to the old limit;
+  // the arrow keys still go past it. Step the rest of the way with arrow keys (at most 64 steps).
+  const now = Number(handle.getAttribute("aria-valuenow"));
+  const end = Number(handle.getAttribute(key === "End" ? "aria-valuemax" : "aria-valuemin"));
+  const lo = Number(handle.getAttribute("aria-valuemin")), hi = Number(handle.getAttribute("aria-valuemax"));
+  if (!isFinite(now) || !isFinite(end) || now === end) return;
+  const arrow = key === "End" ? "ArrowRight" : "ArrowLeft";
+  for (let k = 0; k < 64; k++) {
+    const before = Number(handle.getAttribute("aria-valuenow"));
+    if (before === end || before < lo || before > hi) break;
+    handle.dispatchEvent(new KeyboardEvent("keydown", { key: arrow, code: arrow, bubbles: true, cancelable: true }));
+    if (Number(handle.getAttribute("aria-valuenow")) === before) break;   // no progress: stop
+  }
 }
 function nameSliders(box) {
   // ipywidgets' slider handles (noUiSlider, role="slider") carry no accessible name: give each
