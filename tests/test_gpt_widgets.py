@@ -5,7 +5,7 @@ import torch
 from selfattn.errors import AttentionInputError
 from selfattn.explore.gpt import GPT, GPTConfig
 from selfattn.explore.gpt.data import Vocabulary
-from selfattn.explore.gpt.generate import attention_maps, next_token
+from selfattn.explore.gpt.generate import attention_maps, generate, next_token
 from selfattn.widgets.gpt import NextTokenExplorer, gpt_heads
 
 VOCAB = Vocabulary.from_text("abcdefghijklmnopqrstuvwxyz ,.")
@@ -17,11 +17,25 @@ def model():
 
 
 def test_next_token_distribution_and_continuation(model):
-    v = next_token(model, VOCAB, "the cat", temperature=0.7, top_k=5, seed=3, n_new=10)
+    v, pre = next_token(model, VOCAB, "the cat", temperature=0.7, top_k=5, seed=3, n_new=10)
     assert int(v.kept.sum()) == 5 and abs(float(v.probs.sum()) - 1) < 1e-9
     assert abs(float(v.raw.sum()) - 1) < 1e-9 and len(v.continuation) == 10
-    again = next_token(model, VOCAB, "the cat", temperature=0.7, top_k=5, seed=3, n_new=10)
+    again, _ = next_token(model, VOCAB, "the cat", temperature=0.7, top_k=5, seed=3, n_new=10)
     assert again.continuation == v.continuation and torch.equal(again.probs, v.probs)
+
+
+def test_a_reused_prefill_writes_what_a_fresh_run_writes(model):
+    """The widget keeps the prompt's caches across settings: an earlier continuation must not leak in."""
+    _, pre = next_token(model, VOCAB, "the cat", temperature=1.5, seed=9, n_new=10)
+    for settings in (dict(temperature=0.7, top_k=5, seed=3), dict(temperature=0.0), dict(top_p=0.8, seed=1)):
+        reused, pre_again = next_token(model, VOCAB, "the cat", n_new=10, prefilled=pre, **settings)
+        fresh, _ = next_token(model, VOCAB, "the cat", n_new=10, **settings)
+        assert pre_again is pre and reused.continuation == fresh.continuation
+        torch.testing.assert_close(reused.probs, fresh.probs)
+        slow = generate(model, VOCAB.encode("the cat"), 10, use_cache=False, **settings)
+        assert VOCAB.decode(slow[7:]) == fresh.continuation
+    _, other = next_token(model, VOCAB, "the dog", n_new=10, prefilled=pre)
+    assert other is not pre                                    # another prompt is run afresh
 
 
 def test_prompts_outside_the_vocabulary_or_context_are_refused(model):

@@ -63,6 +63,7 @@ class NextTokenExplorer(BookWidget):
         self.bars = W.HTML()
         self.text = W.HTML()
         self.view = None
+        self._prefill = None                     # the shown prompt run through the model once, with its caches
         self.shown_prompt = prompt
         self._build([self.prompt, W.HBox([self.temperature, self.seed]), W.HBox([self.top_k, self.top_p]),
                      self.bars, self.text])
@@ -82,7 +83,8 @@ class NextTokenExplorer(BookWidget):
     def update(self, prompt: str | None = None) -> bool:
         prompt = self.shown_prompt if prompt is None else prompt
         try:
-            view = next_token(self.model, self.vocab, prompt, n_new=N_NEW, **self.settings())
+            view, self._prefill = next_token(self.model, self.vocab, prompt, n_new=N_NEW, prefilled=self._prefill,
+                                             **self.settings())
         except AttentionInputError as e:
             if self.prompt.value != self.shown_prompt:
                 self.prompt.value = self.shown_prompt          # the box shows the prompt still drawn

@@ -17,7 +17,62 @@ from ...limits import MAX_TOKENS
 from ...masks import causal
 from ..heads import HeadMaps
 from .model import GPT
-from .sampling import distribution, sample
+from .sampling import _draw, check_settings, distribution
+
+
+@dataclass
+class Prefill:
+    """A prompt run through the model once: its ids, the logits for the next token, and the filled caches.
+
+    `generate` and `next_token` continue from it; a widget keeps one per prompt, so that a new
+    temperature or seed reruns only the generated tokens, never the prompt (`continue_from`
+    first rolls the caches back to the prompt).
+    """
+
+    ids: torch.Tensor             # (n_prompt,)
+    logits: torch.Tensor          # (vocab,) for the token after the prompt
+    caches: list                  # one KVCache per block, holding the prompt's keys and values
+
+
+@torch.inference_mode()
+def prefill(model: GPT, prompt) -> Prefill:
+    """Run prompt (n_prompt,) ids through the model once, filling one KVCache per block."""
+    if not isinstance(model, GPT):
+        raise AttentionInputError(f"model must be a GPT, got {type(model).__name__}")
+    ids = model.check_ids(torch.as_tensor(prompt).reshape(1, -1))         # (1, n_prompt)
+    was_training = model.training
+    model.eval()
+    caches = model.new_caches(1)
+    logits = model._forward(ids, 0, caches)[0, -1]                        # (vocab,)
+    model.train(was_training)
+    return Prefill(ids[0], logits, caches)
+
+
+@torch.inference_mode()
+def continue_from(model: GPT, pre: Prefill, n_new: int, *, temperature: float = 1.0, top_k: int | None = None,
+                  top_p: float | None = None, seed: int = 0) -> torch.Tensor:
+    """(n_prompt + n_new,) ids: the prompt of `pre`, then n_new tokens drawn with the key/value cache."""
+    n_new = check_int(n_new, "n_new", minimum=0)
+    check_settings(temperature, top_k, top_p, vocab_size=model.cfg.vocab_size)
+    n_prompt = pre.ids.shape[0]
+    if n_prompt + n_new > model.cfg.context:
+        raise AttentionInputError(f"prompt ({n_prompt} tokens) + n_new ({n_new}) passes the context window "
+                                  f"of {model.cfg.context} tokens")
+    for cache in pre.caches:
+        cache.truncate(n_prompt)                                          # forget an earlier continuation
+    was_training = model.training
+    model.eval()
+    gen = torch.Generator().manual_seed(seed)
+    out = pre.ids.tolist()
+    logits = pre.logits.double()                                          # (vocab,)
+    for i in range(n_new):
+        nxt = _draw(logits, gen, temperature, top_k, top_p)
+        out.append(nxt)
+        if i + 1 < n_new:                                                 # the last token needs no logits after it
+            step = torch.tensor([[nxt]])                                  # (1, 1)
+            logits = model._forward(step, n_prompt + i, pre.caches)[0, -1].double()   # (vocab,)
+    model.train(was_training)
+    return torch.tensor(out)                                              # (n_prompt + n_new,)
 
 
 @torch.no_grad()
@@ -31,20 +86,17 @@ def generate(model: GPT, prompt, n_new: int, *, temperature: float = 1.0, top_k:
     if ids.shape[1] + n_new > model.cfg.context:
         raise AttentionInputError(f"prompt ({ids.shape[1]} tokens) + n_new ({n_new}) passes the context window "
                                   f"of {model.cfg.context} tokens")
+    settings = dict(temperature=temperature, top_k=top_k, top_p=top_p)
+    if use_cache:
+        return continue_from(model, prefill(model, ids[0]), n_new, seed=seed, **settings)
+    check_settings(vocab_size=model.cfg.vocab_size, **settings)
     was_training = model.training
     model.eval()
     gen = torch.Generator().manual_seed(seed)
     out = ids[0].tolist()
-    caches = model.new_caches(1) if use_cache else None
-    step_input = ids                                                      # (1, n_prompt) first, then (1, 1)
     for _ in range(n_new):
-        if use_cache:
-            logits = model(step_input, caches=caches)[0, -1]              # (vocab,)
-        else:
-            logits = model(torch.tensor([out]))[0, -1]                    # (vocab,)
-        nxt = sample(logits, gen, temperature=temperature, top_k=top_k, top_p=top_p)
-        out.append(nxt)
-        step_input = torch.tensor([[nxt]])                                # (1, 1)
+        logits = model(torch.tensor([out]))[0, -1]                        # (vocab,) the whole context again
+        out.append(_draw(logits.double(), gen, **settings))
     model.train(was_training)
     return torch.tensor(out)                                              # (n_prompt + n_new,)
 
@@ -81,15 +133,21 @@ def check_prompt(model: GPT, vocab, prompt: str, n_new: int = 0) -> torch.Tensor
 
 @torch.no_grad()
 def next_token(model: GPT, vocab, prompt: str, *, temperature: float = 1.0, top_k: int | None = None,
-               top_p: float | None = None, seed: int = 0, n_new: int = 40) -> NextToken:
-    """The next-character distribution after `prompt` and a continuation sampled with the same settings."""
+               top_p: float | None = None, seed: int = 0, n_new: int = 40,
+               prefilled: Prefill | None = None) -> tuple[NextToken, Prefill]:
+    """The next-character distribution after `prompt` and a continuation sampled with the same settings.
+
+    Returns (what to show, the prompt's Prefill). Pass that Prefill back as `prefilled` for the same
+    prompt and only the continuation is recomputed (the prompt runs through the model once).
+    """
     ids = check_prompt(model, vocab, prompt, n_new)                       # (n,)
-    model.eval()
-    logits = model(ids[None])[0, -1]                                      # (vocab,)
+    if prefilled is None or not torch.equal(prefilled.ids, ids):
+        prefilled = prefill(model, ids)
+    logits = prefilled.logits                                             # (vocab,)
     probs, kept = distribution(logits, temperature=temperature, top_k=top_k, top_p=top_p)
     raw = torch.softmax(logits.double(), dim=0)                           # (vocab,)
-    out = generate(model, ids, n_new, temperature=temperature, top_k=top_k, top_p=top_p, seed=seed)
-    return NextToken(prompt, raw, probs, kept, vocab.decode(out[len(ids):]))
+    out = continue_from(model, prefilled, n_new, temperature=temperature, top_k=top_k, top_p=top_p, seed=seed)
+    return NextToken(prompt, raw, probs, kept, vocab.decode(out[len(ids):])), prefilled
 
 
 @torch.no_grad()

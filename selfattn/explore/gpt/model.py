@@ -194,7 +194,10 @@ class GPT(nn.Module):
 
     def forward(self, ids, *, caches: list[KVCache] | None = None, return_weights: bool = False):
         start = 0 if caches is None else caches[0].length
-        ids = self.check_ids(ids, start)                                  # (batch, n)
+        return self._forward(self.check_ids(ids, start), start, caches, return_weights)
+
+    def _forward(self, ids, start, caches, return_weights=False):
+        """`forward` for ids already checked (generation feeds back tokens it drew itself)."""
         x = self.embed(ids, start)                                        # (batch, n, d_model)
         weights = []
         for i, block in enumerate(self.blocks):

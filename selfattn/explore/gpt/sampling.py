@@ -90,6 +90,11 @@ def distribution(logits, *, temperature: float = 1.0, top_k: int | None = None, 
     """(probs (vocab,), kept (vocab,) bool): the distribution a sampler draws from, renormalised."""
     z = _logits(logits)
     check_settings(temperature, top_k, top_p, vocab_size=z.shape[0])
+    return _distribution(z, temperature, top_k, top_p)
+
+
+def _distribution(z: torch.Tensor, temperature: float, top_k: int | None, top_p: float | None):
+    """`distribution` for logits and settings already checked (generation checks them once, not per token)."""
     probs = with_temperature(z, temperature)                              # (vocab,)
     kept = torch.ones(z.shape[0], dtype=torch.bool)                       # (vocab,)
     if temperature == 0:
@@ -105,9 +110,16 @@ def distribution(logits, *, temperature: float = 1.0, top_k: int | None = None, 
 def sample(logits, generator: torch.Generator | None = None, *, temperature: float = 1.0,
            top_k: int | None = None, top_p: float | None = None) -> int:
     """Draw one token id. Greedy (temperature 0) needs no generator and ignores it."""
-    probs, _ = distribution(logits, temperature=temperature, top_k=top_k, top_p=top_p)
+    z = _logits(logits)
+    check_settings(temperature, top_k, top_p, vocab_size=z.shape[0])
+    return _draw(z, generator, temperature, top_k, top_p)
+
+
+def _draw(z: torch.Tensor, generator, temperature: float, top_k: int | None, top_p: float | None) -> int:
+    """`sample` for float64 logits (vocab,) and settings already checked."""
     if temperature == 0:
-        return int(probs.argmax())
+        return int(z.argmax())                                            # the first largest logit, as with_temperature
+    probs, _ = _distribution(z, temperature, top_k, top_p)
     return int(torch.multinomial(probs, 1, generator=generator))
 
 
