@@ -133,3 +133,12 @@ def test_one_head_learns_only_one_neighbour_two_heads_learn_both():
     assert min(two.accuracy_prev, two.accuracy_next) > 0.99 and two.final_loss_bits < 0.05
     back, fwd = two.weights.argmax(-1)[:, 3].tolist()                  # where each head's row 3 looks
     assert sorted((back, fwd)) == [2, 4]
+
+
+def test_running_loss_bits_is_a_trailing_mean():
+    r = xh.NeighbourResult(n_heads=1, d_head=4, seed=0, loss_bits=(3.0, 1.0, 2.0, 0.0))
+    steps, loss = r.running_loss_bits(2)
+    assert steps.tolist() == [2, 3, 4]
+    assert loss.tolist() == [2.0, 1.5, 1.0]
+    steps, loss = r.running_loss_bits(10)                  # longer than the run: one mean of everything
+    assert steps.tolist() == [4] and loss.tolist() == [1.5]

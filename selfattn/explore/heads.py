@@ -20,6 +20,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -235,6 +236,12 @@ class NeighbourResult:
         """Mean cross-entropy of the two answers over the last 20 steps, in bits per answer."""
         tail = self.loss_bits[-20:]
         return sum(tail) / len(tail)
+
+    def running_loss_bits(self, window: int = 10) -> tuple[np.ndarray, np.ndarray]:
+        """(steps, loss): the loss in bits averaged over the last `window` steps, from step `window` on."""
+        loss = np.asarray(self.loss_bits, dtype=float)
+        k = max(1, min(int(window), len(loss)))
+        return np.arange(k, len(loss) + 1), np.convolve(loss, np.ones(k) / k, mode="valid")
 
 
 def train_neighbour_task(n_heads: int, *, d_model: int = 32, steps: int = 300, batch: int = 64, seed: int = 0,

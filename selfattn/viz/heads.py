@@ -88,17 +88,14 @@ def neighbour_task_figure(results, *, smooth: int = 10):
     fig, ax = plt.subplots(figsize=(6.5, 3.2))
     markers = ("o", "s", "^", "D")
     for idx, r in enumerate(results):
-        loss = np.asarray(r.loss_bits, dtype=float)
-        k = max(1, min(smooth, len(loss)))
-        running = np.convolve(loss, np.ones(k) / k, mode="valid")
-        steps = np.arange(k, len(loss) + 1)
+        steps, running = r.running_loss_bits(smooth)     # the math's running mean, drawn as given
         heads = f"{r.n_heads} head" + ("s" if r.n_heads > 1 else "")
         ax.plot(steps, running, color=PALETTE[idx % len(PALETTE)], marker=markers[r.n_heads % len(markers)],
                 markevery=(5 * idx, 40), markersize=5, linewidth=1.4,
                 label=f"{heads} of width {r.d_head}, seed {r.seed}")
     ax.set_ylim(0, None)
     ax.set_xlabel("training step")
-    ax.set_ylabel(f"loss, bits per answer (mean of {smooth})")
+    ax.set_ylabel(f"loss, bits per answer\n(running mean over {smooth} steps)")
     ax.set_title("previous and next token at once")
     ax.legend(fontsize=8, loc="upper right")
     fig.tight_layout()
