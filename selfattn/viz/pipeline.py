@@ -6,6 +6,7 @@ from typing import Mapping, Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 
+from ..explore.pipeline import SATURATED
 from .heatmap import add_colorbar, attention_heatmap, heatmap_grid, to_numpy
 from .style import ACCENT, PALETTE
 
@@ -85,11 +86,12 @@ def saturation_figure(result):
     and the gradient that reaches the logits and the query (medians, measured with autograd)."""
     fig, axes = plt.subplots(2, 2, figsize=(7.2, 5.8))
     d = result.d_ks
-    panels = [(result.max_weight, "mean largest weight", False, f"uniform = 1/{result.n_k}"),
-              (result.saturated, "saturated rows (share)", False, None),
-              (result.grad_scores, "median ‖∂L/∂logits‖ (log scale)", True, None),
-              (result.grad_query, "median ‖∂L/∂q‖ (log scale)", True, None)]
-    for ax, (vals, ylabel, log, note) in zip(axes.flat, panels):
+    panels = [(result.max_weight, "mean largest weight", False, f"uniform = 1/{result.n_k}", "how peaked the rows are"),
+              (result.saturated, "saturated rows (share)", False, None, f"rows with a weight above {SATURATED}"),
+              (result.grad_scores, "median ‖∂L/∂logits‖ (log scale)", True, None, "gradient at the logits"),
+              (result.grad_query, "median ‖∂L/∂q‖ (log scale)", True, None, "gradient at the query")]
+    for ax, (vals, ylabel, log, note, title) in zip(axes.flat, panels):
+        ax.set_title(title, fontsize=10)
         ax.plot(d, vals["raw"], "o-", color=ACCENT, label="QKᵀ (unscaled)")
         ax.plot(d, vals["scaled"], "s-", color=PALETTE[0], label="QKᵀ / √d_k")
         ax.set_xscale("log")
