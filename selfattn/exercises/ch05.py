@@ -6,6 +6,9 @@
 Every mask here follows the book's convention: True (or 1) where a query MAY attend to a key,
 False (or 0) where the key is blocked. (torch.nn.MultiheadAttention's boolean masks use the
 opposite convention; the checkers say so when an answer looks like it.)
+
+Eight exercises, each checker naming the typical mistakes one by one, make this module a little
+longer than the book's usual 400 lines; like every chapter's exercises they stay in one module.
 """
 from __future__ import annotations
 

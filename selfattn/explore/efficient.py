@@ -5,6 +5,9 @@ pictures on purpose: these functions *show* which scores an efficient method com
 attention matrix it implies. They are not the efficient methods themselves; those live in
 selfattn.efficient and never build an n×n matrix.
 
+The module is a little over the book's usual 400 lines: it backs every figure and both widgets of
+chapter 9, one short function each, and keeping them together keeps one home per chapter topic.
+
 - `demo_inputs`: seeded q, k, v whose scores can be made to favour nearby tokens (locality).
 - `local_global_random_mask`: the token-level pattern of Longformer/BigBird (window + global + random).
 - `pattern_report`: what a pattern keeps and misses compared with full attention.

@@ -15,11 +15,12 @@ import math
 import ipywidgets as W
 
 from ..explore import cost
+from ..limits import MAX_TOKENS
 from .base import BookWidget
 from .heatmap import Heatmap
 
 N_CHOICES = tuple(2 ** p for p in range(6, 21))      # 64 .. 1,048,576: only formulas, no n×n is built
-ROW_NS = (1, 2, 4, 8, 16)                            # the heatmap's rows: short enough to draw every key
+ROW_NS = tuple(2 ** i for i in range(MAX_TOKENS.bit_length()))  # 1, 2, 4, ..., MAX_TOKENS: rows short enough to draw every key
 RED, BLUE, GREY = "#d62728", "#1f77b4", "#595959"
 DASHES = ("", "6,3", "2,3")                          # lines differ by dash pattern as well as by colour
 
@@ -79,7 +80,7 @@ class ContextExplorer(BookWidget):
 
     kind = "context-length explorer"
     N_CHOICES = N_CHOICES
-    MAX_TOKENS = max(ROW_NS)
+    MAX_TOKENS = MAX_TOKENS
 
     def __init__(self, n: int = 4096, *, shape: str = cost.GQA, margin: float = 3.0):
         style = {"description_width": "130px"}
