@@ -4,6 +4,7 @@
     ex.predict_temperature.check(p_top)
     ex.implement_top_p.check(top_p_keep)
     ex.fix_the_block.check(pre_norm_block)
+    ex.greedy_by_design.check(settings)
 """
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..explore.gpt.sampling import top_p_mask, with_temperature
+from ..errors import AttentionInputError
+from ..explore.gpt.sampling import distribution, top_p_mask, with_temperature
 from ._core import Exercise, Wrong, as_array, call
 
 CHAPTER = "ch10"
@@ -175,6 +177,60 @@ fix_the_block = Exercise(
     _check_block,
     "in a pre-norm block the LayerNorm sits on the branch, not on the stream: x = x + attn(ln1(x)).",
     _block_solution,
-    "The bug is quiet: the model still trains a little, because each sublayer still sees normalised input, "
-    "but every block throws away the scale of the stream and the identity path is gone.",
+    "The bug is quiet: the code runs and each sublayer still sees normalised input, but every block "
+    "throws away the scale of the stream and the identity path is gone.",
     answer_name="pre_norm_block")
+
+
+# --- 4. design: greedy without temperature 0 ----------------------------------------------------------
+
+_GREEDY_CASES = (
+    ("two logits 0.001 apart", [2.0, 1.999, 0.0, -1.0]),
+    ("a confident model", [4.0, 1.0, 0.5, 0.0]),
+    ("a top token with less than a fifth of the mass", [0.2, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0]),
+    ("the largest logit last", [0.0, 0.1, 0.2, 3.0]),
+)
+
+
+def _check_greedy(settings):
+    if not isinstance(settings, dict):
+        raise Wrong(f"give a dict of settings, e.g. dict(temperature=1.0, top_k=...), got {type(settings).__name__}")
+    unknown = set(settings) - {"temperature", "top_k", "top_p"}
+    if unknown:
+        raise Wrong(f"only temperature, top_k and top_p are settings; not {sorted(unknown)}")
+    t = settings.get("temperature", 1.0)
+    if isinstance(t, (int, float)) and t == 0:
+        raise Wrong("temperature 0 *is* greedy; the task is to get the same draws with a temperature above 0")
+    for what, logits in _GREEDY_CASES:
+        z = torch.tensor(logits, dtype=torch.float64)
+        try:
+            probs, kept = distribution(z, **settings)
+        except AttentionInputError as e:
+            raise Wrong(f"those settings are refused: {e}") from None
+        if int(kept.sum()) == 1 and bool(kept[z.argmax()]):
+            continue
+        where = f"{what} (logits {logits}): {int(kept.sum())} tokens kept, the largest probability {float(probs.max()):.3f}"
+        if settings.get("top_k") is None and settings.get("top_p") in (None, 1.0):
+            raise Wrong(f"{where}. A temperature sharpens, but never removes a token: when two logits are "
+                        "nearly equal, T = 0.01 still splits the draws between them. Cut instead of sharpening")
+        if settings.get("top_p") not in (None, 1.0):
+            raise Wrong(f"{where}. Top-p = {settings['top_p']} keeps every token needed to reach that mass, "
+                        "which is more than one when the top token holds less: a distribution can be flatter "
+                        "than you planned for")
+        raise Wrong(f"{where}. Keep exactly one token, the most probable, for every distribution")
+    return ("exactly one token survives, the most probable, whatever the distribution: the draw is forced, "
+            "so any temperature gives greedy decoding. Top-k = 1, or a top-p small enough that the first "
+            "token alone reaches it, both do it; a small temperature only comes close")
+
+
+greedy_by_design = Exercise(
+    CHAPTER, "greedy_by_design",
+    "choose sampling settings with a temperature above 0 (a dict of temperature, top_k, top_p) that make "
+    "every draw the greedy one, for any distribution",
+    _check_greedy,
+    "temperature reshapes the distribution but keeps every token; top-k and top-p remove tokens. Which "
+    "setting can leave exactly one?",
+    "settings = dict(temperature=1.0, top_k=1)  # SOLUTION",
+    "With top-k = 1 the sampler never draws anything but the argmax; the seed and the temperature stop "
+    "mattering.",
+    answer_name="settings")
