@@ -92,3 +92,19 @@ def test_sections_are_numbered_chapter_dot_section(path):
                 raise AssertionError(f"{path.name}: section {line!r} is not numbered as '{chapter}.M Title'")
     assert numbers == sorted(numbers) and len(set(numbers)) == len(numbers), \
         f"{path.name}: sections are not numbered in order: {numbers}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_exercises_have_one_heading_style_and_run_in_order(path):
+    """Every exercise is a '### Exercise N.k · ...' heading, numbered 1, 2, 3, ... within its chapter."""
+    chapter = chapter_of(path)
+    numbers = []
+    for text in markdown_cells(path):
+        assert not re.search(r"^\*\*Exercise \d", text, re.M), \
+            f"{path.name}: an exercise starts with bold text; write it as '### Exercise {chapter}.k · Kind'"
+        for m in re.finditer(r"^#+ Exercise (\d+)\.(\d+)\b(.*)$", text, re.M):
+            assert m.group(0).startswith("### "), f"{path.name}: {m.group(0)!r} is not a level-3 heading"
+            assert int(m.group(1)) == chapter, f"{path.name}: {m.group(0)!r} is numbered for another chapter"
+            assert m.group(3).startswith(" · "), f"{path.name}: {m.group(0)!r} should read 'Exercise N.k · Kind'"
+            numbers.append(int(m.group(2)))
+    assert numbers == list(range(1, len(numbers) + 1)), f"{path.name}: exercises numbered {numbers}"
