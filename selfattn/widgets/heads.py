@@ -101,7 +101,8 @@ class HeadView(BookWidget):
         self.query = -1
         self._wanted = {"layer": layer, "head": head, "query": query}
         self._busy = False
-        self._build([self.pick, self.sentence, *self.choices.values(), self.layer, self.head, self.info, self.area,
+        picker = [self.pick] if self.examples else []        # no drop-down with nothing to choose from
+        self._build([*picker, self.sentence, *self.choices.values(), self.layer, self.head, self.info, self.area,
                      self.readout])
         self.pick.observe(self._on_pick, names="value")
         self.sentence.observe(lambda ch: None if self._busy else self.set_text(ch["new"]), names="value")
