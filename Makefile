@@ -35,7 +35,7 @@ answers: $(STAMP)  ## open the answer key (notebooks/, every exercise solved) in
 	$(BIN)/python -m selfattn.tools.lab --answer-key
 
 test: $(STAMP) $(NODE_STAMP)  ## every test, with networking off: unit tests, nbval over every notebook, the static book, the learner build, the browser tests where chromium exists
-	$(BIN)/python -m selfattn.tools.offline $(BIN)/python -m pytest $(PARALLEL)
+	$(BIN)/python -m selfattn.tools.offline $(BIN)/python -m pytest $(PARALLEL) --durations=25
 
 unit: $(STAMP)  ## unit tests only (fast; no notebooks, no browser, nothing slow)
 	$(BIN)/python -m pytest tests -p no:nbval -o addopts=-ra -m "not browser and not slow"
