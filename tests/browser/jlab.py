@@ -75,6 +75,25 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+
+def wait_until_serving(url: str, proc: subprocess.Popen, timeout: float) -> bool:
+    """Poll url until it answers 200 (True), the server process exits, or timeout seconds pass (False).
+
+    Shared by the JupyterLab server here and the JupyterHub of tests/hub/hub.py.
+    """
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            return False
+        try:
+            with urllib.request.urlopen(url, timeout=2) as r:
+                if r.status == 200:
+                    return True
+        except (urllib.error.URLError, OSError):
+            pass
+        time.sleep(0.3)
+    return False
+
 class LabServer:
     """A private JupyterLab on 127.0.0.1 serving `root_dir`, for one test session or benchmark."""
 
@@ -125,18 +144,7 @@ class LabServer:
         raise RuntimeError(f"JupyterLab did not start; its log:\n{self.log_text()[-4000:]}")
 
     def _wait_ready(self) -> bool:
-        deadline = time.monotonic() + self.startup_timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                return False
-            try:
-                with urllib.request.urlopen(f"{self.url}/api/status", timeout=2) as r:
-                    if r.status == 200:
-                        return True
-            except (urllib.error.URLError, OSError):
-                pass
-            time.sleep(0.3)
-        return False
+        return wait_until_serving(f"{self.url}/api/status", self.proc, self.startup_timeout)
 
     def log_text(self) -> str:
         try:

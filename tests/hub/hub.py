@@ -19,10 +19,9 @@ import shutil
 import socket
 import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
 from pathlib import Path
+
+from browser.jlab import wait_until_serving  # tests/ is on sys.path (tests/conftest.py)
 
 REPO = Path(__file__).resolve().parents[2]
 PROXY_NAME = "configurable-http-proxy"
@@ -146,17 +145,8 @@ class Hub:
         env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
         self.proc = subprocess.Popen([sys.executable, "-m", "jupyterhub", "-f", str(config)], cwd=self.base,
                                      env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-        deadline = time.monotonic() + self.startup_timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                break
-            try:
-                with urllib.request.urlopen(f"{self.url}/hub/api/", timeout=2) as r:
-                    if r.status == 200:
-                        return self
-            except (urllib.error.URLError, OSError):
-                pass
-            time.sleep(0.3)
+        if wait_until_serving(f"{self.url}/hub/api/", self.proc, self.startup_timeout):
+            return self
         log_text = self.log_text()
         self.__exit__(None, None, None)
         raise RuntimeError(f"JupyterHub did not start; its log:\n{log_text[-4000:]}")
