@@ -9,7 +9,8 @@ from selfattn.explore.gpt import GPT, GPTConfig, TrainConfig
 from selfattn.explore.gpt.baselines import baselines, bigram_probs, cross_entropy_bits, unigram_probs
 from selfattn.explore.gpt.data import Vocabulary, batch, corpus, load_corpus, windows
 from selfattn.explore.gpt.generate import generate
-from selfattn.explore.gpt.train import WEIGHTS, evaluate_bits, learning_rate, load_weights, train
+from selfattn.explore.gpt.train import (CHAPTER_TRAINING, WEIGHTS, chapter_config, evaluate_bits, learning_rate, load_weights,
+                                       train)
 
 
 def test_corpus_ships_and_is_split_by_position():
@@ -88,6 +89,15 @@ def test_shipped_weights_load_and_beat_bigram_by_their_recorded_margin():
     sub = data.val[:10_000]
     assert evaluate_bits(model, sub) < baselines(data.train, sub, data.vocab.size)["bigram"] - 0.3
     assert meta["measured"]["val_bits"] < 3.0
+
+
+@pytest.mark.skipif(not WEIGHTS.exists(), reason="the shipped weights are written by `make gpt-weights`")
+def test_shipped_weights_were_trained_with_the_chapter_recipe():
+    """`make gpt-weights` reproduces the file only if the recipe in the code is the one stored in it."""
+    model, meta = load_weights()
+    assert TrainConfig(**meta["train_config"]) == CHAPTER_TRAINING
+    assert model.cfg == chapter_config(corpus().vocab.size)
+    assert meta["measured"]["history"]["steps"][-1] == CHAPTER_TRAINING.steps
 
 
 def test_cached_and_uncached_generation_write_the_same_tokens():

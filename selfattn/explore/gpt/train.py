@@ -29,8 +29,8 @@ LN2 = math.log(2.0)
 
 #: the chapter's model and recipe (the shipped weights were trained with these)
 CHAPTER_MODEL = dict(context=128, d_model=96, n_heads=4, n_layers=3, dropout=0.1, positions="learned", tied=True)
-CHAPTER_TRAINING = TrainConfig(steps=1000, batch=16, lr=3e-3, min_lr=3e-4, warmup=30, eval_every=50, eval_batches=4,
-                               threads=1)
+CHAPTER_TRAINING = TrainConfig(steps=800, batch=16, lr=6e-3, min_lr=3e-4, warmup=30, eval_every=50, eval_batches=4,
+                               threads=2)
 
 
 @dataclass
