@@ -5,9 +5,10 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 NODE_STAMP := node/node_modules/.installed
-# make test spreads test files over two processes (CI has two cores); a file's tests stay together,
-# so each notebook runs in one kernel in order. `make test PARALLEL=` runs everything in one process.
-PARALLEL ?= -n 2 --dist loadfile
+# make test spreads the work over two processes (CI has two cores): a file's tests stay together (each
+# notebook runs in one kernel, in order) except the per-chapter browser and learner tests, and the
+# slowest go first (tests/conftest.py says how). `make test PARALLEL=` runs everything in one process.
+PARALLEL ?= -n 2 --dist loadgroup --no-loadscope-reorder
 
 .PHONY: setup lab answers test unit browser hub slides notebooks book learner lock bench latency encoder-decoder-weights gpt-weights clean
 
@@ -70,7 +71,7 @@ bench: $(STAMP)  ## the attention benchmark: prints a table, writes JSON under b
 encoder-decoder-weights: $(STAMP)  ## retrain chapter 11's date model from its seed and rewrite selfattn/data/encoder_decoder_dates.safetensors
 	$(BIN)/python -m selfattn.explore.encoder_decoder.train
 
-gpt-weights: $(STAMP)  ## retrain chapter 10's GPT (minutes on a CPU) and rewrite selfattn/data/gpt_kjv.safetensors
+gpt-weights: $(STAMP)  ## retrain chapter 10's GPT (about 80 s on two idle cores) and rewrite selfattn/data/gpt_kjv.safetensors
 	$(BIN)/python -m selfattn.explore.gpt.train --write
 
 latency: $(STAMP)  ## input-to-pixels latency of every widget in JupyterLab (needs chromium): benchmarks/results/widget_latency.md
