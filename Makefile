@@ -8,7 +8,7 @@ NODE_STAMP := node/node_modules/.installed
 # make test spreads the work over two processes (CI has two cores): a file's tests stay together (each
 # notebook runs in one kernel, in order) except the per-chapter browser and learner tests, and the
 # slowest go first (tests/conftest.py says how). `make test PARALLEL=` runs everything in one process.
-PARALLEL ?= -n 2 --dist loadgroup --no-loadscope-reorder
+PARALLEL ?= -n 2 --dist loadfile
 
 .PHONY: setup lab answers test unit browser hub slides notebooks book learner lock bench latency encoder-decoder-weights gpt-weights clean
 

@@ -15,27 +15,45 @@ def rng():
     return torch.Generator().manual_seed(0)
 
 
-# How `make test` shares the work between its two pytest-xdist workers (`--dist loadgroup`).
-# Every test file is one unit of work (its module fixtures are built once, a notebook's cells run
-# in one kernel), except the files below whose tests each stand alone (one chapter per test):
-# those are spread test by test. The slowest units are queued first so that the many small ones
-# at the end even out the two workers.
+# How `make test` shares the work between its two pytest-xdist workers (`-n 2 --dist loadfile`).
+# Every test file stays one unit of work, as loadfile does (its module fixtures are built once, a
+# notebook's cells run in one kernel), except the files in SPREAD, whose tests each stand alone (one
+# chapter per test) and are handed out one at a time. The slowest units are queued first, so that
+# the many small ones at the end even out the two workers.
 SPREAD = ("tests/browser/test_lab_chapters.py", "tests/test_learner.py")
 SLOW_FIRST = ("tests/browser/test_lab_chapters.py", "tests/hub/", "tests/test_learner.py", "notebooks/",
               "tests/browser/", "tests/test_static_book.py")
 
 
+def _file(nodeid: str) -> str:
+    return nodeid.split("::", 1)[0]
+
+
 def _rank(item) -> int:
-    path = item.nodeid.split("::", 1)[0]
+    path = _file(item.nodeid)
     return next((i for i, prefix in enumerate(SLOW_FIRST) if path.startswith(prefix)), len(SLOW_FIRST))
+
+
+def _distributed(config) -> bool:
+    # on an xdist worker `dist` reads "no"; the controller passes `-n` down as numprocesses
+    return bool(getattr(config.option, "numprocesses", None) or getattr(config, "workerinput", None))
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
-    if config.getoption("dist", "no") != "loadgroup":
-        return
-    items.sort(key=_rank)                                    # stable: files stay whole and in order
-    for item in items:
-        path = item.nodeid.split("::", 1)[0]
-        if path not in SPREAD:
-            item.add_marker(pytest.mark.xdist_group(path))
+    if _distributed(config):
+        items.sort(key=_rank)                                # stable: each file stays whole and in order
+
+
+def pytest_xdist_make_scheduler(config, log):
+    if config.getoption("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class FilesWithSpreadChapters(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            path = _file(nodeid)
+            return nodeid if path in SPREAD else path
+
+    config.option.loadscopereorder = False                   # keep the slowest-first order above
+    return FilesWithSpreadChapters(config, log)
