@@ -3,7 +3,9 @@
 Unit tests pin the marker rules of docs/CONTRIBUTING.md. The end-to-end test builds the learner
 copy of every chapter and runs it top to bottom, as a learner who has not started the
 exercises would: no cell may fail, every exercise check must say "not attempted", and no check
-may pass (a passing check would mean a solution was left in).
+may pass (a passing check would mean a solution was left in). Where chromium is installed the
+JupyterLab pass (tests/browser/test_lab_chapters.py) runs the learner's edition instead, in the
+browser, with the same checks.
 """
 from __future__ import annotations
 
@@ -125,6 +127,12 @@ def _text(cell) -> str:
 @pytest.mark.skipif(not NOTEBOOKS, reason="no chapter notebooks yet")
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
 def test_learner_notebook_runs_and_reports_not_attempted(path, learner_dir):
+    """Where chromium is installed (CI requires it) the JupyterLab pass of
+    tests/browser/test_lab_chapters.py runs the learner's edition and checks the same; running
+    every chapter a second time here would only repeat it."""
+    from browser import jlab
+    if jlab.chromium_path() is not None:
+        pytest.skip("tests/browser/test_lab_chapters.py runs the learner's edition of every chapter in JupyterLab")
     source = nbformat.read(path, as_version=4)
     has_solutions = any("SOLUTION" in c.source for c in source.cells if c.cell_type == "code")
     nb = nbformat.read(learner_dir / path.name, as_version=4)

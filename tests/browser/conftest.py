@@ -13,7 +13,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import ARTIFACTS, notebooks_dir  # noqa: E402
+from common import ARTIFACTS, chapter_notebooks, notebooks_dir  # noqa: E402
 
 from browser import jlab  # noqa: E402
 
@@ -33,9 +33,11 @@ def browser(chromium):
 
 @pytest.fixture(scope="session")
 def lab(chromium, tmp_path_factory):
-    """JupyterLab serving a copy of the notebooks folder (the tests never write the real one)."""
+    """JupyterLab serving the learner's edition of the chapters (what `make lab` opens: solutions
+    blanked, check outputs cleared), built into a temporary folder named like the notebooks folder."""
+    from selfattn.tools import learner
     root = tmp_path_factory.mktemp("lab-root")
-    jlab.copy_notebooks(notebooks_dir(), root)
+    learner.build(chapter_notebooks(), root / notebooks_dir().name)
     with jlab.LabServer(root) as server:
         yield server
 

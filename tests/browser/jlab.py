@@ -185,14 +185,6 @@ def browser_session() -> Iterator[Any]:
             browser.close()
 
 
-def copy_notebooks(src_dir: Path, dest_root: Path) -> Path:
-    """Copy a notebooks folder (notebooks and the files beside them) so a browser session never
-    touches the committed files. Returns the copy's path."""
-    dest = dest_root / src_dir.name
-    shutil.copytree(src_dir, dest, ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
-    return dest
-
-
 # --- JavaScript run inside JupyterLab (window.jupyterapp is exposed by expose_app_in_browser) ---
 
 _JS_PANEL = """
@@ -220,6 +212,7 @@ JS_CELLS = "() => {" + _JS_PANEL + """
       errors: outs.filter(o => o.output_type === 'error').map(o => `${o.ename}: ${o.evalue}`),
       widgets: outs.filter(o => o.data && o.data['%s']).map(o => o.data['%s'].model_id),
       n_outputs: outs.length,
+      text: outs.map(o => [].concat(o.text || (o.data && o.data['text/plain']) || '').join('')).join(''),
       images: outs.filter(o => o.data && o.data['image/png']).length,
     };
   });

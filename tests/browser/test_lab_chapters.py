@@ -1,7 +1,9 @@
-"""Every chapter, opened in JupyterLab in headless Chromium at a 1024 px-wide window and run top to
-bottom as a reader would, then checked in one pass:
+"""Every chapter as a reader meets it: the learner's edition (solutions blanked, as `make lab`
+opens it), in JupyterLab in headless Chromium at a 1024 px-wide window, run top to bottom, then
+checked in one pass:
 
-1. Run All: no cell shows an error, no code cell is left unrun.
+1. Run All: no cell shows an error, no code cell is left unrun, and every exercise check says
+   "not attempted" (none passes: no solution was left in).
 2. Every widget rendered (none left at "Loading widget..." or "Error displaying widget"); a
    screenshot is saved under artifacts/screenshots/.
 3. Accessibility: every cell's outputs audited with axe-core (a11y.py); no serious or critical
@@ -11,8 +13,8 @@ bottom as a reader would, then checked in one pass:
    then shows checked against its Python state (operate.py).
 6. No JavaScript error, no failed request, nothing requested beyond this machine.
 
-One pass per chapter because running a chapter is most of the cost (chapter 7 trains two models).
-Run two or three chapters at a time on a shared machine:
+One pass per chapter because running a chapter is most of the cost (chapter 7 trains two models);
+the answer key's edition is run by nbval. Run two or three chapters at a time on a shared machine:
     pytest -m browser tests/browser/test_lab_chapters.py -k "05_masks or 06_multi_head" -p no:nbval -o addopts=""
 Needs chromium (see conftest.py).
 """
@@ -41,7 +43,8 @@ def test_chapter_runs_reads_and_operates_in_jupyterlab(path, lab, page, screensh
         nb.open()
         nb.run_all()
         errors = nb.errors()
-        assert not errors, f"{name}: cells failed in JupyterLab:\n" + "\n".join(errors)
+        assert not errors, f"{name}: cells failed in JupyterLab (learner's edition):\n" + "\n".join(errors)
+        unattempted_checks_say_so(nb.cells(), path)
 
         problems = nb.widget_problems()
         nb.screenshot(screenshots / f"{path.stem}.png")
@@ -71,3 +74,21 @@ def test_chapter_runs_reads_and_operates_in_jupyterlab(path, lab, page, screensh
             page.evaluate("() => window.jupyterapp.shell.currentWidget.sessionContext.shutdown()")
         except Exception:  # the page may already be gone after a failure
             pass
+
+
+def unattempted_checks_say_so(cells: list[dict], chapter) -> None:
+    """In the learner's edition every exercise check reports "not attempted" and none passes."""
+    import nbformat
+    answer_key = nbformat.read(chapter, as_version=4)
+    has_solutions = any("SOLUTION" in c.source for c in answer_key.cells if c.cell_type == "code")
+    checks = [c for c in cells if c["type"] == "code" and ".check(" in c["source"]]
+    if has_solutions:
+        assert checks, f"{chapter.name} has solutions but no exercise check"
+    for c in checks:
+        assert "SOLUTION" not in c["source"], f"{chapter.name} cell {c['index']}: a solution marker survived"
+        text = c["text"]
+        assert "not attempted" in text.lower(), \
+            f"{chapter.name} cell {c['index']}: the check does not say 'not attempted':\n{text}"
+        assert "✔" not in text, f"{chapter.name} cell {c['index']}: a check passes in the learner's edition " \
+                                f"(solution left in?):\n{text}"
+
