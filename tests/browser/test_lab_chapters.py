@@ -23,6 +23,7 @@ from __future__ import annotations
 import pytest
 from a11y import audit_lab_outputs, failing, record
 from common import chapter_notebooks, notebooks_dir
+from exercise_helpers import learner_checks_say_not_attempted
 from keyboard import operate_main_widget_by_keyboard
 from operate import operate_chapter
 
@@ -77,18 +78,9 @@ def test_chapter_runs_reads_and_operates_in_jupyterlab(path, lab, page, screensh
 
 
 def unattempted_checks_say_so(cells: list[dict], chapter) -> None:
-    """In the learner's edition every exercise check reports "not attempted" and none passes."""
+    """The learner's edition of `chapter`, run in JupyterLab: its exercise checks say "not attempted"."""
     import nbformat
     answer_key = nbformat.read(chapter, as_version=4)
     has_solutions = any("SOLUTION" in c.source for c in answer_key.cells if c.cell_type == "code")
-    checks = [c for c in cells if c["type"] == "code" and ".check(" in c["source"]]
-    if has_solutions:
-        assert checks, f"{chapter.name} has solutions but no exercise check"
-    for c in checks:
-        assert "SOLUTION" not in c["source"], f"{chapter.name} cell {c['index']}: a solution marker survived"
-        text = c["text"]
-        assert "not attempted" in text.lower(), \
-            f"{chapter.name} cell {c['index']}: the check does not say 'not attempted':\n{text}"
-        assert "✔" not in text, f"{chapter.name} cell {c['index']}: a check passes in the learner's edition " \
-                                f"(solution left in?):\n{text}"
-
+    learner_checks_say_not_attempted(chapter.name, has_solutions,
+                                     [(c["index"], c["source"], c["text"]) for c in cells if c["type"] == "code"])
