@@ -6,7 +6,8 @@
   area (`.jp-OutputArea-output`: figures, printed results, widgets) scrolled into view and audited
   on its own. JupyterLab's own chrome (toolbar, side panels, cell editors, prompts) is left out, and
   so is the <img> JupyterLab renders for a figure (it never copies the output's alt text into it,
-  jupyter/enhancement-proposals#120): each figure output must carry alt text instead.
+  jupyter/enhancement-proposals#120): each figure output must carry alt text instead. <html> and
+  <body> get the window's height first (see JS_FULL_HEIGHT), or axe would see nothing on screen.
 
 A serious or critical violation fails the test. Each audit writes what axe found, rule by rule,
 to artifacts/a11y/<page>.json (static-<page>.json, lab-<chapter>.json).
@@ -98,10 +99,22 @@ JS_OUTPUT_CELLS = """() => {
 }"""
 
 
+# JupyterLab lays itself out with absolutely positioned panels, leaving <html> and <body> 0 px
+# tall with overflow hidden. axe takes that as every output being clipped away, so it skips all
+# its on-screen checks (colour contrast among them) without reporting anything. Giving both the
+# window's height changes nothing on screen and lets axe see the outputs.
+JS_FULL_HEIGHT = """() => {
+  document.documentElement.style.height = '100vh';
+  document.body.style.height = '100vh';
+  return document.body.getBoundingClientRect().height;
+}"""
+
+
 def audit_lab_outputs(nb: jlab.LabNotebook) -> dict:
     """Audit each cell's output area in view (JupyterLab's chrome left out), in a notebook that has
     run and whose widgets have rendered (LabNotebook.run_all, then widget_problems)."""
     merged: dict[str, dict] = {}
+    nb.page.evaluate(JS_FULL_HEIGHT)
     for index in nb.page.evaluate(JS_OUTPUT_CELLS):
         nb.cell(index)
         time.sleep(0.05)

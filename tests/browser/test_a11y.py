@@ -1,4 +1,5 @@
-"""Accessibility audit of the static book with axe-core: every page, scoped to the article.
+"""Accessibility audit of the static book with axe-core: every page, scoped to the article; and
+a planted low-contrast output that the JupyterLab audit must report.
 
 The helpers (and what counts as failing) are in a11y.py; the audit of every chapter's outputs
 in JupyterLab runs in test_lab_chapters.py, in the same JupyterLab pass as the other checks.
@@ -57,3 +58,43 @@ def test_static_book_page_has_no_serious_violation(name, browser, book_server):
     record(f"static-{name.split('/')[-1]}", summary)
     bad = failing(summary)
     assert not bad, f"{name}: axe found serious or critical violations in the book's content:\n" + "\n".join(bad)
+
+
+CONTRAST_CELLS = [
+    "from IPython.display import HTML, display",
+    "display(HTML('<p style=\"color:#111111;background:#ffffff\">plain text</p>'))",
+    "display(HTML('<p style=\"color:#d8d8d8;background:#ffffff\">faint text, contrast 1.4 : 1</p>'))",
+]
+
+
+def test_lab_audit_reports_a_low_contrast_output(lab, page):
+    """The JupyterLab audit must see what is on screen: a faint output is a serious colour-contrast
+    violation in its own cell, and the legible one beside it is not."""
+    import nbformat
+    from a11y import audit_lab_outputs
+    from common import notebooks_dir
+
+    from browser import jlab
+    folder = lab.root_dir / notebooks_dir().name
+    nb_file = folder / "zz_contrast.ipynb"
+    book = nbformat.v4.new_notebook(metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                                             "language": "python"}})
+    book.cells = [nbformat.v4.new_code_cell(src) for src in CONTRAST_CELLS]
+    nbformat.write(book, nb_file)
+    page.set_viewport_size({"width": 1024, "height": 900})
+    nb = jlab.LabNotebook(page, lab, f"{notebooks_dir().name}/{nb_file.name}")
+    try:
+        nb.open()
+        nb.run_all()
+        assert not nb.errors(), nb.errors()
+        summary = audit_lab_outputs(nb)
+        assert "color-contrast" in summary, f"the audit missed a 1.4 : 1 text: {summary}"
+        assert summary["color-contrast"]["impact"] == "serious"
+        assert summary["color-contrast"]["cells"] == [2], summary["color-contrast"]
+        assert failing(summary), "a serious violation must fail the audit"
+    finally:
+        try:
+            page.evaluate("() => window.jupyterapp.shell.currentWidget.sessionContext.shutdown()")
+        except Exception:
+            pass
+        nb_file.unlink(missing_ok=True)
