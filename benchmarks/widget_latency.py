@@ -375,7 +375,7 @@ def main(argv=None) -> int:
                         break
                 if not measured_any:
                     skipped.append(f"{label}: no slider, clickable heatmap, dropdown or toggle buttons to operate")
-            page.evaluate("() => window.jupyterapp.shell.currentWidget.sessionContext.shutdown()")
+            nb.shutdown()
     data = {"machine": machine_info(), "steps": args.steps, "warmup": WARMUP,
             "targets_ms": {"heatmap_or_mask": HEATMAP_TARGET_MS, "any": ANY_TARGET_MS},
             "results": results, "skipped": skipped}

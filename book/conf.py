@@ -23,6 +23,7 @@ myst_heading_anchors = 3
 mathjax_path = "vendor/mathjax/tex-chtml.js"
 nb_ipywidgets_js = {
     "vendor/requirejs/require.js": {},
+    "name_sliders.js": {},  # copied from selfattn/widgets/static/ by selfattn.tools.build_book
     "widgets-static.js": {},
     "vendor/html-manager/embed-amd.js": {"data-jupyter-widgets-cdn": "_static/vendor/missing-widget-module/"},
 }

@@ -89,19 +89,10 @@ define("anywidget", ["@jupyter-widgets/base"], function (base) {
 });
 
 // 4. Accessible names: ipywidgets' slider handles (noUiSlider, role="slider") have none. Give
-//    each the text of its slider's label, on every saved widget the page renders.
+//    each the text of its slider's label, on every saved widget the page renders (nameSliders
+//    comes from name_sliders.js, loaded before this file; the live KeyGuard runs the same code).
 (function () {
   "use strict";
-  function nameSliders(root) {
-    root.querySelectorAll(".widget-slider, .jupyter-widget-slider").forEach((s) => {
-      const label = s.querySelector(".widget-label");
-      const text = label ? label.textContent.trim() : "";
-      if (!text) return;
-      s.querySelectorAll('[role="slider"], .noUi-handle').forEach((h) => {
-        if (h.getAttribute("aria-label") !== text) h.setAttribute("aria-label", text);
-      });
-    });
-  }
   let queued = false;
   const observer = new MutationObserver(() => {
     if (queued) return;

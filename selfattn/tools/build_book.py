@@ -28,6 +28,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 BOOK = REPO / "book"
+NAME_SLIDERS = REPO / "selfattn" / "widgets" / "static" / "name_sliders.js"
 DEFAULT_OUT = REPO / "build" / "book" / "html"
 
 
@@ -40,6 +41,7 @@ def prepare_source(notebooks: Path, src: Path) -> list[Path]:
     if src.exists():
         shutil.rmtree(src)
     shutil.copytree(BOOK, src, ignore=shutil.ignore_patterns("_build", "__pycache__"))
+    shutil.copy2(NAME_SLIDERS, src / "_static" / NAME_SLIDERS.name)  # one copy of the code, live and static
     (src / "notebooks").mkdir()
     chapters = chapter_notebooks(notebooks)
     for nb in chapters:

@@ -21,6 +21,7 @@ Every widget in `selfattn.widgets` derives from `BookWidget` and so has:
 from __future__ import annotations
 
 import html
+from pathlib import Path
 
 import anywidget
 import ipywidgets as W
@@ -30,8 +31,11 @@ from ..book import fmt
 from ..threads import on_one_thread
 
 REFUSED_PREFIX = "Cannot show this"
+STATIC = Path(__file__).resolve().parent / "static"
+# nameSliders(root): the function from name_sliders.js, without its two header comment lines
+NAME_SLIDERS_JS = (STATIC / "name_sliders.js").read_text(encoding="utf-8").split("\n", 2)[2]
 
-_KEY_GUARD_ESM = """
+_KEY_GUARD_HEAD = """
 const KEYS = new Set(["ArrowUp", "ArrowDown", "ArrowLeft", "ArrowRight", "Home", "End", "PageUp", "PageDown", "Enter", " "]);
 function guard(box) {
   if (box.dataset.saKeyGuard === "on") return;
@@ -59,19 +63,8 @@ function finishHomeEnd(handle, key) {
     if (Number(handle.getAttribute("aria-valuenow")) === before) break;   // no progress: stop
   }
 }
-function nameSliders(box) {
-  // ipywidgets' slider handles (noUiSlider, role="slider") carry no accessible name: give each
-  // the text of its slider's label, so a screen reader says what the slider sets
-  box.querySelectorAll(".widget-slider, .jupyter-widget-slider").forEach((s) => {
-    const label = s.querySelector(".widget-label");
-    const text = label ? label.textContent.trim() : "";
-    if (!text) return;
-    s.querySelectorAll('[role="slider"], .noUi-handle').forEach((h) => {
-      if (h.getAttribute("aria-label") !== text) h.setAttribute("aria-label", text);
-    });
-  });
-}
-const FOCUSABLE = 'a[href], button, input, select, textarea, [tabindex]:not([tabindex="-1"])';
+"""
+_KEY_GUARD_TAIL = """const FOCUSABLE = 'a[href], button, input, select, textarea, [tabindex]:not([tabindex="-1"])';
 function focusableScrollers(box) {
   // a region that scrolls (a wide row of charts in a narrow window) must be reachable by keyboard,
   // or keyboard users cannot scroll it: give it a tab stop when nothing inside could take one
@@ -106,6 +99,7 @@ function render({ el }) {
 }
 export default { render };
 """
+_KEY_GUARD_ESM = _KEY_GUARD_HEAD + NAME_SLIDERS_JS + _KEY_GUARD_TAIL
 
 
 class KeyGuard(anywidget.AnyWidget):

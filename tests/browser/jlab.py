@@ -400,10 +400,38 @@ class LabNotebook:
         """Run Python that prints one JSON document; return it parsed."""
         return json.loads(self.kernel_exec(code).strip().splitlines()[-1])
 
+    def shutdown(self) -> None:
+        """Shut this notebook's kernel down (quietly: after a failure the page may be gone)."""
+        try:
+            self.page.evaluate("() => window.jupyterapp.shell.currentWidget.sessionContext.shutdown()")
+        except Exception:
+            pass
+
     def screenshot(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.page.evaluate("() => { const p = window.jupyterapp.shell.currentWidget; p.content.node.scrollTop = 0; }")
         self.page.screenshot(path=str(path), full_page=False)
+
+
+@contextlib.contextmanager
+def scratch_notebook(page, server: LabServer, folder: str, name: str, sources: list[str]) -> Iterator[LabNotebook]:
+    """A throwaway notebook of code cells `sources`, written as folder/name under the server's root,
+    opened and run (no cell may fail); afterwards its kernel is shut down and the file removed."""
+    import nbformat
+    path = server.root_dir / folder / name
+    book = nbformat.v4.new_notebook(metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                                             "language": "python"}})
+    book.cells = [nbformat.v4.new_code_cell(src) for src in sources]
+    nbformat.write(book, path)
+    nb = LabNotebook(page, server, f"{folder}/{name}")
+    try:
+        nb.open()
+        nb.run_all()
+        assert not nb.errors(), nb.errors()
+        yield nb
+    finally:
+        nb.shutdown()
+        path.unlink(missing_ok=True)
 
 
 # --- Python run in the kernel to read widget state -------------------------------------------

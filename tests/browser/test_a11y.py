@@ -12,8 +12,10 @@ import time
 from pathlib import Path
 
 import pytest
-from a11y import audit, failing, record, summarise
-from common import REPO, chapter_notebooks
+from a11y import audit, audit_lab_outputs, failing, record, summarise
+from common import REPO, chapter_notebooks, notebooks_dir
+
+from browser import jlab
 
 pytestmark = pytest.mark.browser
 NOTEBOOKS = chapter_notebooks()
@@ -70,31 +72,10 @@ CONTRAST_CELLS = [
 def test_lab_audit_reports_a_low_contrast_output(lab, page):
     """The JupyterLab audit must see what is on screen: a faint output is a serious colour-contrast
     violation in its own cell, and the legible one beside it is not."""
-    import nbformat
-    from a11y import audit_lab_outputs
-    from common import notebooks_dir
-
-    from browser import jlab
-    folder = lab.root_dir / notebooks_dir().name
-    nb_file = folder / "zz_contrast.ipynb"
-    book = nbformat.v4.new_notebook(metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
-                                                             "language": "python"}})
-    book.cells = [nbformat.v4.new_code_cell(src) for src in CONTRAST_CELLS]
-    nbformat.write(book, nb_file)
     page.set_viewport_size({"width": 1024, "height": 900})
-    nb = jlab.LabNotebook(page, lab, f"{notebooks_dir().name}/{nb_file.name}")
-    try:
-        nb.open()
-        nb.run_all()
-        assert not nb.errors(), nb.errors()
+    with jlab.scratch_notebook(page, lab, notebooks_dir().name, "zz_contrast.ipynb", CONTRAST_CELLS) as nb:
         summary = audit_lab_outputs(nb)
-        assert "color-contrast" in summary, f"the audit missed a 1.4 : 1 text: {summary}"
-        assert summary["color-contrast"]["impact"] == "serious"
-        assert summary["color-contrast"]["cells"] == [2], summary["color-contrast"]
-        assert failing(summary), "a serious violation must fail the audit"
-    finally:
-        try:
-            page.evaluate("() => window.jupyterapp.shell.currentWidget.sessionContext.shutdown()")
-        except Exception:
-            pass
-        nb_file.unlink(missing_ok=True)
+    assert "color-contrast" in summary, f"the audit missed a 1.4 : 1 text: {summary}"
+    assert summary["color-contrast"]["impact"] == "serious"
+    assert summary["color-contrast"]["cells"] == [2], summary["color-contrast"]
+    assert failing(summary), "a serious violation must fail the audit"

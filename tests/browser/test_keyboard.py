@@ -31,18 +31,7 @@ GUARD_CELLS = [
 def test_key_guard_keeps_arrow_keys_on_book_widget_controls(lab, page):
     """Arrows on a BookWidget's dropdown and toggle buttons never move JupyterLab to another cell;
     End/Home on its slider reach the slider's current limits."""
-    import nbformat
-    folder = lab.root_dir / notebooks_dir().name
-    nb_file = folder / "zz_key_guard.ipynb"
-    book = nbformat.v4.new_notebook(metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
-                                                             "language": "python"}})
-    book.cells = [nbformat.v4.new_code_cell(src) for src in GUARD_CELLS]
-    nbformat.write(book, nb_file)
-    nb = jlab.LabNotebook(page, lab, f"{notebooks_dir().name}/{nb_file.name}")
-    try:
-        nb.open()
-        nb.run_all()
-        assert not nb.errors(), nb.errors()
+    with jlab.scratch_notebook(page, lab, notebooks_dir().name, "zz_key_guard.ipynb", GUARD_CELLS) as nb:
         nb.widget_problems()
         results = {}
         for index, selector, keys in [(1, ".widget-dropdown select", ["ArrowDown"]),
@@ -70,9 +59,3 @@ def test_key_guard_keeps_arrow_keys_on_book_widget_controls(lab, page):
         print(f"active cell after the keys: guarded dropdown {results[(1, '.widget-dropdown select')]}, "
               f"guarded toggle buttons {results[(1, '.widget-toggle-buttons button')]}, "
               f"an unguarded ipywidgets dropdown (cell 2) {results[(2, '.widget-dropdown select')]}")
-    finally:
-        try:
-            page.evaluate("() => window.jupyterapp.shell.currentWidget.sessionContext.shutdown()")
-        except Exception:
-            pass
-        nb_file.unlink(missing_ok=True)

@@ -71,10 +71,7 @@ def test_chapter_runs_reads_and_operates_in_jupyterlab(path, lab, page, screensh
         assert not page.outside_requests, f"{name}: requests left this machine:\n" + "\n".join(page.outside_requests)
         assert not page.failed_requests, f"{name}: failed requests:\n" + "\n".join(page.failed_requests)
     finally:
-        try:
-            page.evaluate("() => window.jupyterapp.shell.currentWidget.sessionContext.shutdown()")
-        except Exception:  # the page may already be gone after a failure
-            pass
+        nb.shutdown()
 
 
 def unattempted_checks_say_so(cells: list[dict], chapter) -> None:
